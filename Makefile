@@ -1,0 +1,66 @@
+# Latchkey — the two commands of the README, and the set-up both need.
+#
+#   make run    installs what is missing, then serves http://127.0.0.1:3000 on SQLite
+#   make test   installs what is missing, then runs every test (Rust + Playwright)
+#
+# Set-up is idempotent: each step checks before it installs.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO_LEPTOS_VERSION := 0.3.10
+WASM_BINDGEN_VERSION := 0.2.130
+
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
+# cargo-leptos bakes this in at compile time; plain cargo must agree or every
+# switch between the two rebuilds leptos and all that depends on it.
+export LEPTOS_OUTPUT_NAME := latchkey
+
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+
+.PHONY: help run test setup setup-rust setup-browser setup-node test-rust test-e2e build fmt lint
+
+help:
+	@echo "make run   - serve the app on http://127.0.0.1:3000 (SQLite under data/)"
+	@echo "make test  - run every test (Rust on SQLite and PostgreSQL, Playwright in Chromium)"
+
+run: setup
+	cargo leptos serve
+
+test: setup test-rust test-e2e
+
+test-rust:
+	cargo test --workspace --exclude frontend
+
+build:
+	cargo leptos build
+
+test-e2e: build
+	cd end2end && LATCHKEY_BIN="$(TARGET_DIR)/debug/latchkey" LEPTOS_SITE_ROOT="$(CURDIR)/target/site" npx playwright test
+
+setup: setup-rust setup-node setup-browser
+
+setup-rust:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" || \
+		{ echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 20 minutes, once)"; \
+		  cargo install cargo-leptos@$(CARGO_LEPTOS_VERSION) --locked; }
+	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
+		{ echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 5 minutes, once)"; \
+		  cargo install wasm-bindgen-cli@$(WASM_BINDGEN_VERSION) --force; }
+
+setup-node:
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	@if [ ! -x end2end/node_modules/.bin/playwright ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then \
+		cd end2end && npm ci --no-audit --no-fund; fi
+
+setup-browser:
+	@[ -x /usr/bin/chromium ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --exclude frontend --all-targets -- -D warnings

@@ -1,0 +1,77 @@
+//! Latchkey's browser app: the HTML shell, the router and the pages.
+//!
+//! Compiled twice: with `ssr` inside the server (renders HTML), and with
+//! `hydrate` into the WASM bundle (takes the rendered HTML over in the
+//! browser). Code that only makes sense on one side is gated on the feature.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    StaticSegment,
+    components::{Route, Router, Routes},
+};
+
+mod components;
+#[cfg(feature = "ssr")]
+mod csp;
+mod pages;
+
+use components::nav::Nav;
+use pages::{account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage};
+
+/// The HTML document the server renders around the app.
+///
+/// Hydration scripts carry the per-response CSP nonce (`use_nonce`) so the
+/// page's Content-Security-Policy needs no `'unsafe-inline'` for scripts.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    csp::set_page_policy(&options);
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.ico"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    // Effects only run in the browser, after hydration: end-to-end tests wait
+    // for this marker before they click anything.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Latchkey".to_string() } else { format!("{page} · Latchkey") }
+        }/>
+        <Router>
+            <Nav/>
+            <main id="main" class="container">
+                <Routes fallback=NotFound>
+                    <Route path=StaticSegment("") view=HomePage/>
+                    <Route path=StaticSegment("login") view=LoginPage/>
+                    <Route path=StaticSegment("register") view=RegisterPage/>
+                    <Route path=StaticSegment("account") view=AccountPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

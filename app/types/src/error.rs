@@ -1,0 +1,56 @@
+//! The error shape every failing response carries.
+
+use serde::{Deserialize, Serialize};
+
+use crate::FieldErrors;
+
+/// Machine-readable error codes of API.md. Clients match on these, never on
+/// the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidCredentials,
+    InvalidToken,
+    InvalidRefreshToken,
+    Forbidden,
+    CsrfRejected,
+    NotFound,
+    MethodNotAllowed,
+    EmailTaken,
+    Conflict,
+    ValidationFailed,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::InvalidCredentials | ErrorCode::InvalidToken | ErrorCode::InvalidRefreshToken => 401,
+            ErrorCode::Forbidden | ErrorCode::CsrfRejected => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::EmailTaken | ErrorCode::Conflict => 409,
+            ErrorCode::ValidationFailed => 422,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+/// `{"error": code, "message": text, "fields"?: {...}}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<FieldErrors>,
+}

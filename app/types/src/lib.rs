@@ -1,0 +1,170 @@
+//! The HTTP contract of `shared/design/API.md` as Rust types.
+//!
+//! One definition used by both sides: the axum server serialises these, the
+//! WASM client deserialises the very same structs. Serde only: no leptos, no
+//! axum, nothing that would pull a runtime into the browser bundle.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub mod error;
+
+pub use error::{ErrorBody, ErrorCode};
+
+/// What a user may do. Unknown roles never deserialise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Role::User),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `GET /api/admin/users` rows: a `User` plus whether the account is disabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUser {
+    #[serde(flatten)]
+    pub user: User,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUserList {
+    pub users: Vec<AdminUser>,
+    pub total: u64,
+}
+
+/// The body of every token-issuing response (register, login, refresh).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `"Bearer"`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub user: User,
+}
+
+/// The body of `POST /api/session/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionLoginResponse {
+    pub user: User,
+    pub csrf_token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// True for the session that made the request.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub event: String,
+    pub user_id: Option<Uuid>,
+    pub session_id: Option<Uuid>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub db: String,
+}
+
+/// `POST /api/auth/register`. Unknown fields (`role`, `id`, …) are ignored:
+/// there is no field through which a client could choose its privileges.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// `POST /api/auth/login` and `POST /api/session/login`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// `PATCH /api/me`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpdateMeRequest {
+    pub display_name: Option<String>,
+}
+
+/// `POST /api/me/password`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `PATCH /api/admin/users/{id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AdminUpdateUserRequest {
+    #[serde(default)]
+    pub role: Option<Role>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// Claims of an access token (RFC 9068 profile). No email, no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: Uuid,
+    /// The session id: what revocation is keyed on.
+    pub sid: Uuid,
+    pub role: Role,
+    pub iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    pub exp: i64,
+    pub jti: Uuid,
+}
+
+/// Field name → list of problems, as carried by a 422.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;

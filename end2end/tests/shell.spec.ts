@@ -1,0 +1,30 @@
+import { test, expect, hydrated } from "./fixtures";
+
+test("the home page hydrates and navigates on the client", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByRole("heading", { level: 1 })).toContainText("Sign in once");
+  await hydrated(page);
+
+  // A marker on window survives client-side navigation, not a page load.
+  await page.evaluate(() => ((window as any).__latchkeyMarker = "still here"));
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Sign in");
+  expect(await page.evaluate(() => (window as any).__latchkeyMarker)).toBe("still here");
+
+  await page.getByRole("link", { name: "Create an account" }).first().click();
+  await expect(page).toHaveURL(/\/register$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Create an account");
+  expect(await page.evaluate(() => (window as any).__latchkeyMarker)).toBe("still here");
+});
+
+test.describe("not found", () => {
+  test.use({ allowedConsoleErrors: [/status of 404/] });
+
+  test("an unknown page shows the app's own not-found page with a 404", async ({ page }) => {
+    const response = await page.goto("/no/such/page");
+    expect(response?.status()).toBe(404);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Page not found");
+    await hydrated(page);
+  });
+});
