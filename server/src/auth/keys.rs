@@ -1,0 +1,111 @@
+//! Loading, sharing and rotating the access-token signing keys.
+//!
+//! With `LATCHKEY_JWT_KEY_FILE` the file's key signs; otherwise keys live in
+//! the database, generated on first start, so every replica signs and
+//! verifies with the same set. Keys are reloaded every few seconds, which is
+//! how a `latchkey keys rotate` reaches running servers; a retired key keeps
+//! verifying for as long as a token it signed can live.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::core::clock::now_ms;
+use crate::core::tokens::{AccessTokens, DEFAULT_LEEWAY_SECS, Keyring, SigningKey, TokenConfig, generate_ed25519_pem};
+use crate::store::Db;
+
+/// How often running servers re-read the key table.
+pub const RELOAD_EVERY: Duration = Duration::from_secs(5);
+
+/// The token issuer/verifier in use, swapped whole when keys change.
+#[derive(Clone)]
+pub struct SharedTokens(Arc<RwLock<Arc<AccessTokens>>>);
+
+impl SharedTokens {
+    pub fn new(tokens: AccessTokens) -> Self {
+        SharedTokens(Arc::new(RwLock::new(Arc::new(tokens))))
+    }
+
+    pub fn current(&self) -> Arc<AccessTokens> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn replace(&self, tokens: AccessTokens) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(tokens);
+    }
+}
+
+pub fn token_config(settings: &Settings) -> TokenConfig {
+    TokenConfig {
+        issuer: settings.public_origin.clone(),
+        audience: format!("{}/api", settings.public_origin),
+        ttl: settings.access_ttl,
+        leeway_secs: DEFAULT_LEEWAY_SECS,
+    }
+}
+
+/// Retired keys verify for this long: the longest a token they signed lives.
+fn verify_window_ms(settings: &Settings) -> i64 {
+    (settings.access_ttl.as_millis() as i64) + (DEFAULT_LEEWAY_SECS as i64 + 60) * 1000
+}
+
+/// Builds the keyring from the key file or the database (creating the first
+/// key when there is none).
+pub async fn load(db: &Db, settings: &Settings) -> anyhow::Result<AccessTokens> {
+    let since = now_ms() - verify_window_ms(settings);
+    let mut stored = db.usable_signing_keys(since).await?;
+    let from_db = |stored: &[crate::store::keys::StoredKey]| -> anyhow::Result<Vec<SigningKey>> {
+        stored
+            .iter()
+            .map(|k| SigningKey::from_pem(k.kid.clone(), &k.private_key_pem).map_err(anyhow::Error::from))
+            .collect()
+    };
+    let keyring = match &settings.jwt_key_file {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read LATCHKEY_JWT_KEY_FILE {}", path.display()))?;
+            let current = SigningKey::from_pem_with_thumbprint_kid(&pem)
+                .with_context(|| format!("LATCHKEY_JWT_KEY_FILE {} is not a PKCS#8 Ed25519 key", path.display()))?;
+            Keyring::new(current, from_db(&stored)?)?
+        }
+        None => {
+            if !stored.iter().any(|k| k.retired_at.is_none()) {
+                let pem = generate_ed25519_pem();
+                let key = SigningKey::from_pem_with_thumbprint_kid(&pem)?;
+                db.add_first_signing_key(&key.kid, &pem, now_ms()).await?;
+                stored = db.usable_signing_keys(since).await?;
+            }
+            let mut keys = from_db(&stored)?.into_iter();
+            let current = keys.next().context("no signing key in the database")?;
+            Keyring::new(current, keys.collect())?
+        }
+    };
+    Ok(AccessTokens::new(token_config(settings), keyring))
+}
+
+/// Adds a new signing key (the `latchkey keys rotate` command). Older keys
+/// stop signing now and keep verifying until their tokens have expired.
+pub async fn rotate(db: &Db) -> anyhow::Result<String> {
+    let pem = generate_ed25519_pem();
+    let key = SigningKey::from_pem_with_thumbprint_kid(&pem)?;
+    db.add_signing_key(&key.kid, &pem, now_ms()).await?;
+    Ok(key.kid)
+}
+
+/// Re-reads the keys every few seconds for as long as the server runs.
+pub fn spawn_reloader(db: Db, settings: Settings, shared: SharedTokens) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RELOAD_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match load(&db, &settings).await {
+                Ok(tokens) => shared.replace(tokens),
+                Err(err) => tracing::warn!(error = %format!("{err:#}"), "reloading signing keys failed"),
+            }
+        }
+    });
+}

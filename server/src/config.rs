@@ -1,0 +1,210 @@
+//! Every setting of API.md, read once at start from flags, the environment
+//! and a `.env` file (in that order of precedence), and validated before the
+//! server touches the network.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use url::Url;
+
+/// Which credential the browser app uses. Both are always served by the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    Jwt,
+    Session,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/latchkey.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    pub site_addr: SocketAddr,
+
+    /// The origin browsers use (scheme://host[:port]); CSRF checks compare
+    /// against it. Default: derived from the listen address.
+    #[arg(long, env = "LATCHKEY_PUBLIC_ORIGIN", global = true)]
+    pub public_origin: Option<String>,
+
+    /// PEM (PKCS#8) Ed25519 private key to sign access tokens with. Unset:
+    /// keys are generated and kept in the database.
+    #[arg(long, env = "LATCHKEY_JWT_KEY_FILE", global = true)]
+    pub jwt_key_file: Option<std::path::PathBuf>,
+
+    /// Access-token lifetime in seconds.
+    #[arg(long, env = "LATCHKEY_ACCESS_TTL_SECS", default_value_t = 300, global = true)]
+    pub access_ttl_secs: u64,
+
+    /// Sliding idle timeout of a session, in seconds.
+    #[arg(long, env = "LATCHKEY_REFRESH_IDLE_SECS", default_value_t = 7 * 24 * 3600, global = true)]
+    pub refresh_idle_secs: u64,
+
+    /// Absolute lifetime of a session, in seconds.
+    #[arg(long, env = "LATCHKEY_SESSION_MAX_SECS", default_value_t = 30 * 24 * 3600, global = true)]
+    pub session_max_secs: u64,
+
+    /// How long the immediate parent of a refresh token is still forgiven.
+    #[arg(long, env = "LATCHKEY_REFRESH_GRACE_SECS", default_value_t = 5, global = true)]
+    pub refresh_grace_secs: u64,
+
+    /// Whether cookies carry `Secure` (turn off only for plain-HTTP
+    /// development on an address other than localhost).
+    #[arg(long, env = "LATCHKEY_COOKIE_SECURE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub cookie_secure: bool,
+
+    /// Name of the refresh cookie. Default: `__Secure-latchkey-refresh`
+    /// (`latchkey-refresh` when cookies are not `Secure`).
+    #[arg(long, env = "LATCHKEY_REFRESH_COOKIE", global = true)]
+    pub refresh_cookie: Option<String>,
+
+    /// Comma-separated addresses whose `X-Forwarded-For` is believed.
+    #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<IpAddr>,
+
+    /// Failed logins per account per 15 minutes before 429.
+    #[arg(long, env = "LATCHKEY_RATE_ACCOUNT_FAILURES", default_value_t = 10, global = true)]
+    pub rate_account_failures: u32,
+
+    /// Login/register/refresh attempts per client address per minute.
+    #[arg(long, env = "LATCHKEY_RATE_ADDRESS_PER_MIN", default_value_t = 60, global = true)]
+    pub rate_address_per_min: u32,
+
+    /// What the browser app uses: `jwt` or `session`.
+    #[arg(long, env = "LATCHKEY_AUTH_MODE", value_enum, default_value_t = AuthMode::Jwt, global = true)]
+    pub auth_mode: AuthMode,
+
+    /// Live sessions per user; past it the oldest is revoked.
+    #[arg(long, env = "LATCHKEY_MAX_SESSIONS", default_value_t = 50, global = true)]
+    pub max_sessions: u32,
+
+    /// Minimum password length in Unicode code points (after NFKC).
+    #[arg(long, env = "LATCHKEY_PASSWORD_MIN_CHARS", default_value_t = 15, global = true)]
+    pub password_min_chars: usize,
+
+    /// argon2 hashes allowed in flight. Default: cores − 1, at least 1.
+    #[arg(long, env = "LATCHKEY_HASH_PERMITS", global = true)]
+    pub hash_permits: Option<usize>,
+}
+
+/// The settings after validation, with defaults resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub site_addr: SocketAddr,
+    pub public_origin: String,
+    pub jwt_key_file: Option<std::path::PathBuf>,
+    pub access_ttl: Duration,
+    pub refresh_idle: Duration,
+    pub session_max: Duration,
+    pub refresh_grace: Duration,
+    pub cookie_secure: bool,
+    pub refresh_cookie: String,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub rate_account_failures: u32,
+    pub rate_address_per_min: u32,
+    pub auth_mode: AuthMode,
+    pub max_sessions: u32,
+    pub password_min_chars: usize,
+    pub hash_permits: usize,
+}
+
+impl Config {
+    /// Checks every value once so that nothing later has to.
+    pub fn validate(self) -> anyhow::Result<Settings> {
+        let public_origin = match &self.public_origin {
+            Some(origin) => normalize_origin(origin)
+                .with_context(|| format!("LATCHKEY_PUBLIC_ORIGIN {origin:?} is not an origin"))?,
+            None => format!("http://{}", self.site_addr),
+        };
+        if self.access_ttl_secs == 0 || self.access_ttl_secs > 24 * 3600 {
+            bail!("LATCHKEY_ACCESS_TTL_SECS must be between 1 and 86400");
+        }
+        if self.refresh_idle_secs == 0 || self.session_max_secs == 0 {
+            bail!("LATCHKEY_REFRESH_IDLE_SECS and LATCHKEY_SESSION_MAX_SECS must be positive");
+        }
+        if self.max_sessions == 0 {
+            bail!("LATCHKEY_MAX_SESSIONS must be at least 1");
+        }
+        if self.password_min_chars < 8 {
+            bail!("LATCHKEY_PASSWORD_MIN_CHARS must be at least 8");
+        }
+        if self.rate_account_failures == 0 || self.rate_address_per_min == 0 {
+            bail!("rate limits must be at least 1");
+        }
+        let refresh_cookie = self.refresh_cookie.clone().unwrap_or_else(|| {
+            if self.cookie_secure {
+                "__Secure-latchkey-refresh"
+            } else {
+                "latchkey-refresh"
+            }
+            .to_string()
+        });
+        if refresh_cookie.starts_with("__Secure-") && !self.cookie_secure {
+            bail!("a __Secure- cookie name needs LATCHKEY_COOKIE_SECURE=true");
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let hash_permits = self.hash_permits.unwrap_or(cores.saturating_sub(1)).max(1);
+        Ok(Settings {
+            database_url: self.database_url,
+            site_addr: self.site_addr,
+            public_origin,
+            jwt_key_file: self.jwt_key_file,
+            access_ttl: Duration::from_secs(self.access_ttl_secs),
+            refresh_idle: Duration::from_secs(self.refresh_idle_secs),
+            session_max: Duration::from_secs(self.session_max_secs),
+            refresh_grace: Duration::from_secs(self.refresh_grace_secs),
+            cookie_secure: self.cookie_secure,
+            refresh_cookie,
+            trusted_proxies: self.trusted_proxies,
+            rate_account_failures: self.rate_account_failures,
+            rate_address_per_min: self.rate_address_per_min,
+            auth_mode: self.auth_mode,
+            max_sessions: self.max_sessions,
+            password_min_chars: self.password_min_chars,
+            hash_permits,
+        })
+    }
+}
+
+/// `https://Example.com:443/` → `https://example.com`: the form browsers
+/// send in `Origin`, so comparisons are exact string matches.
+fn normalize_origin(input: &str) -> anyhow::Result<String> {
+    let url = Url::parse(input)?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        bail!("expected http(s)://host[:port]");
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        bail!("an origin has no path, query or fragment");
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalised_like_browsers_send_them() {
+        assert_eq!(
+            normalize_origin("https://Example.COM:443/").unwrap(),
+            "https://example.com"
+        );
+        assert_eq!(
+            normalize_origin("http://127.0.0.1:3000").unwrap(),
+            "http://127.0.0.1:3000"
+        );
+        assert!(normalize_origin("https://example.com/app").is_err());
+        assert!(normalize_origin("ftp://example.com").is_err());
+        assert!(normalize_origin("example.com").is_err());
+    }
+}

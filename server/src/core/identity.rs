@@ -1,0 +1,132 @@
+//! Parse, don't validate: `Email` and `DisplayName` can only be built through
+//! their constructors, so no handler can forget a check.
+
+use std::fmt;
+
+/// A trimmed, plausible email address, compared case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    address: String,
+    key: String,
+}
+
+pub const EMAIL_MAX_LEN: usize = 254;
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let address = raw.trim();
+        if address.is_empty() {
+            return Err("is required");
+        }
+        if address.len() > EMAIL_MAX_LEN {
+            return Err("must be at most 254 characters");
+        }
+        if address.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("must not contain spaces or control characters");
+        }
+        let Some((local, domain)) = address.rsplit_once('@') else {
+            return Err("is not an email address");
+        };
+        let plausible_domain = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain.split('.').all(|label| !label.is_empty() && label.len() <= 63);
+        if local.is_empty() || local.len() > 64 || local.contains('@') || !plausible_domain {
+            return Err("is not an email address");
+        }
+        Ok(Email {
+            address: address.to_string(),
+            key: address.to_lowercase(),
+        })
+    }
+
+    /// As the user typed it (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.address
+    }
+
+    /// Lower-cased: what uniqueness and lookups compare.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn local_part(&self) -> &str {
+        self.key.rsplit_once('@').map_or(&self.key, |(local, _)| local)
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.address)
+    }
+}
+
+/// At most 64 characters, no control characters; blank means none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+pub const DISPLAY_NAME_MAX_CHARS: usize = 64;
+
+impl DisplayName {
+    pub fn parse(raw: &str) -> Result<Option<Self>, &'static str> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Ok(None);
+        }
+        if name.chars().count() > DISPLAY_NAME_MAX_CHARS {
+            return Err("must be at most 64 characters");
+        }
+        if name.chars().any(char::is_control) {
+            return Err("must not contain control characters");
+        }
+        Ok(Some(DisplayName(name.to_string())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_keyed_in_lower_case() {
+        let email = Email::parse("  Ada.Lovelace@Example.ORG ").unwrap();
+        assert_eq!(email.as_str(), "Ada.Lovelace@Example.ORG");
+        assert_eq!(email.key(), "ada.lovelace@example.org");
+        assert_eq!(email.local_part(), "ada.lovelace");
+    }
+
+    #[test]
+    fn implausible_emails_are_refused() {
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@localhost",
+            "a@b..com",
+            "a b@example.com",
+            "a\0@example.com",
+            "a@.example.com",
+            "x@y@example.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(Email::parse(&long).is_err());
+        assert!(Email::parse("o'brien+tag@mail.example.co.uk").is_ok());
+    }
+
+    #[test]
+    fn display_names_are_bounded_and_printable() {
+        assert_eq!(DisplayName::parse("  ").unwrap(), None);
+        assert_eq!(DisplayName::parse(" Ada ").unwrap().unwrap().as_str(), "Ada");
+        assert!(DisplayName::parse(&"é".repeat(64)).unwrap().is_some());
+        assert!(DisplayName::parse(&"é".repeat(65)).is_err());
+        assert!(DisplayName::parse("bell\u{7}").is_err());
+    }
+}

@@ -1,0 +1,319 @@
+//! `/api/auth/*`: register, login, refresh, logout, logout-all (JWT mode).
+//!
+//! Every route here is refused from another origin (`csrf`), takes only a
+//! JSON body (so a cross-site form post cannot reach it), is rate-limited
+//! per client address, and answers with `Cache-Control: no-store`.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use latchkey_types::{ErrorCode, FieldErrors, LoginRequest, RegisterRequest, TokenResponse};
+use serde::de::IgnoredAny;
+
+use super::client::ClientInfo;
+use super::cookies::{cleared_refresh_cookie, read_refresh_token, refresh_cookie};
+use super::csrf::check_same_origin;
+use super::extract::{AuthUser, MaybeAuthUser};
+use super::json::ApiJson;
+use super::rate::{limit_account, limit_address};
+use super::{ApiError, ApiResult, AppState};
+use crate::auth::sessions::{self, Issued};
+use crate::core::clock::now_ms;
+use crate::core::identity::{DisplayName, Email};
+use crate::core::secrets::hash_token;
+use crate::store::StoreError;
+use crate::store::audit::NewAuditEvent;
+use crate::store::sessions::RevokeReason;
+use crate::store::users::{NewUser, UserRecord};
+use secrecy::ExposeSecret;
+
+/// 200/201 with the token body, the refresh cookie, and no caching.
+fn token_response(state: &AppState, status: StatusCode, jar: CookieJar, user: &UserRecord, issued: Issued) -> Response {
+    let jar = jar.add(refresh_cookie(
+        &state.settings,
+        &issued.refresh_token,
+        issued.refresh_max_age,
+    ));
+    let body = TokenResponse {
+        access_token: issued.access_token,
+        token_type: "Bearer".into(),
+        expires_in: issued.expires_in,
+        user: user.to_api(),
+    };
+    no_store((status, jar, axum::Json(body)).into_response())
+}
+
+pub fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// An error that also drops the browser's refresh cookie.
+fn with_cleared_cookie(state: &AppState, jar: CookieJar, err: ApiError) -> Response {
+    (jar.add(cleared_refresh_cookie(&state.settings)), err).into_response()
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(ErrorCode::InvalidCredentials, "The email or password is not right.")
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> ApiResult<Response> {
+    check_same_origin(&headers, &state.settings.public_origin)?;
+    limit_address(&state, &client).await?;
+    let mut fields = FieldErrors::new();
+    let email = Email::parse(&body.email)
+        .map_err(|e| fields.insert("email".into(), vec![e.into()]))
+        .ok();
+    let display_name = match body.display_name.as_deref().map(DisplayName::parse) {
+        Some(Ok(name)) => name,
+        Some(Err(e)) => {
+            fields.insert("display_name".into(), vec![e.into()]);
+            None
+        }
+        None => None,
+    };
+    let password = state
+        .policy
+        .check(&body.password, email.as_ref())
+        .map_err(|problems| fields.insert("password".into(), problems))
+        .ok();
+    let (Some(email), Some(password), true) = (email, password, fields.is_empty()) else {
+        return Err(ApiError::validation(fields));
+    };
+    let password_hash = state.hasher.hash(&password).await?;
+    let new_user = NewUser {
+        email: &email,
+        display_name: display_name.as_ref(),
+        password_hash: &password_hash,
+        role: latchkey_types::Role::User,
+    };
+    let (user, issued) = match sessions::register(&state, new_user, &client).await {
+        Ok(done) => done,
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::new(
+                ErrorCode::EmailTaken,
+                "An account with this email already exists.",
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    state
+        .audit(
+            NewAuditEvent {
+                event: "user.registered",
+                actor_id: Some(user.id()),
+                user_id: Some(user.id()),
+                session_id: Some(issued.session_id),
+                ip: Some(&client.ip_string()),
+                user_agent: client.user_agent.as_deref(),
+                ..Default::default()
+            },
+            now_ms(),
+        )
+        .await;
+    Ok(token_response(&state, StatusCode::CREATED, jar, &user, issued))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    check_same_origin(&headers, &state.settings.public_origin)?;
+    let user = verify_credentials(&state, &client, &body).await?;
+    let issued = sessions::start_jwt_session(&state, &user, &client).await?;
+    audit_login(
+        &state,
+        &client,
+        Some(&user),
+        Some(issued.session_id),
+        "login.succeeded",
+        None,
+    )
+    .await;
+    Ok(token_response(&state, StatusCode::OK, jar, &user, issued))
+}
+
+/// The password check shared by both login routes: rate limits first (so
+/// a locked-out account costs no argon2 work and says nothing about the
+/// password), then the same argon2 work whether or not the account exists.
+pub async fn verify_credentials(state: &AppState, client: &ClientInfo, body: &LoginRequest) -> ApiResult<UserRecord> {
+    limit_address(state, client).await?;
+    let Ok(email) = Email::parse(&body.email) else {
+        return Err(invalid_credentials());
+    };
+    let account_bucket = limit_account(state, &email).await?;
+    let user = state.db.find_user_by_email(&email).await?;
+    let matched = state
+        .hasher
+        .verify(&body.password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .await?;
+    match user {
+        Some(user) if matched && !user.is_disabled() => {
+            state.db.clear_rate_limit(&account_bucket).await?;
+            Ok(user)
+        }
+        user => {
+            let reason = match &user {
+                None => "unknown_email",
+                Some(u) if u.is_disabled() && matched => "account_disabled",
+                Some(_) => "wrong_password",
+            };
+            let detail = serde_json::json!({ "reason": reason });
+            audit_login(state, client, user.as_ref(), None, "login.failed", Some(detail)).await;
+            Err(invalid_credentials())
+        }
+    }
+}
+
+async fn audit_login(
+    state: &AppState,
+    client: &ClientInfo,
+    user: Option<&UserRecord>,
+    session_id: Option<uuid::Uuid>,
+    event: &str,
+    detail: Option<serde_json::Value>,
+) {
+    let user_id = user.map(UserRecord::id);
+    state
+        .audit(
+            NewAuditEvent {
+                event,
+                actor_id: user_id,
+                user_id,
+                session_id,
+                ip: Some(&client.ip_string()),
+                user_agent: client.user_agent.as_deref(),
+                detail,
+            },
+            now_ms(),
+        )
+        .await;
+}
+
+pub async fn refresh(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    jar: CookieJar,
+    ApiJson(_): ApiJson<IgnoredAny>,
+) -> Response {
+    if let Err(err) = check_same_origin(&headers, &state.settings.public_origin) {
+        return err.into_response();
+    }
+    if let Err(err) = limit_address(&state, &client).await {
+        return err.into_response();
+    }
+    let Some(presented) = read_refresh_token(&jar, &state.settings) else {
+        let err = ApiError::new(
+            ErrorCode::InvalidRefreshToken,
+            "There is no session to renew; please sign in.",
+        );
+        return with_cleared_cookie(&state, jar, err);
+    };
+    match sessions::refresh(&state, &presented, &client).await {
+        Ok((user, issued)) => token_response(&state, StatusCode::OK, jar, &user, issued),
+        Err(err) if err.code == ErrorCode::InvalidRefreshToken => with_cleared_cookie(&state, jar, err),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// Ends the session named by the refresh cookie or, failing that, by the
+/// Bearer token; always drops the cookie.
+pub async fn logout(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    jar: CookieJar,
+    MaybeAuthUser(bearer): MaybeAuthUser,
+    ApiJson(_): ApiJson<IgnoredAny>,
+) -> ApiResult<Response> {
+    check_same_origin(&headers, &state.settings.public_origin)?;
+    let from_cookie = match read_refresh_token(&jar, &state.settings) {
+        Some(token) => {
+            state
+                .db
+                .find_session_by_refresh_hash(&hash_token(token.expose_secret()))
+                .await?
+        }
+        None => None,
+    };
+    let (session_id, user_id) = match (from_cookie, bearer) {
+        (Some(session), _) => (session.id(), session.user_id()),
+        (None, Some(auth)) => (auth.session_id, auth.user_id),
+        (None, None) => {
+            let err = ApiError::new(ErrorCode::InvalidRefreshToken, "There is no session to end.");
+            return Ok(with_cleared_cookie(&state, jar, err));
+        }
+    };
+    if sessions::end_session(&state, session_id, RevokeReason::Logout).await? {
+        audit_session_event(&state, &client, "logout", user_id, Some(session_id)).await;
+    }
+    Ok(no_store(
+        (StatusCode::NO_CONTENT, jar.add(cleared_refresh_cookie(&state.settings))).into_response(),
+    ))
+}
+
+pub async fn logout_all(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    jar: CookieJar,
+    auth: AuthUser,
+    ApiJson(_): ApiJson<IgnoredAny>,
+) -> ApiResult<Response> {
+    let revoked = sessions::end_user_sessions(&state, auth.user_id, None, RevokeReason::LogoutAll).await?;
+    state
+        .audit(
+            NewAuditEvent {
+                event: "logout_all",
+                actor_id: Some(auth.user_id),
+                user_id: Some(auth.user_id),
+                session_id: Some(auth.session_id),
+                ip: Some(&client.ip_string()),
+                user_agent: client.user_agent.as_deref(),
+                detail: Some(serde_json::json!({ "sessions_revoked": revoked.len() })),
+            },
+            now_ms(),
+        )
+        .await;
+    Ok(no_store(
+        (StatusCode::NO_CONTENT, jar.add(cleared_refresh_cookie(&state.settings))).into_response(),
+    ))
+}
+
+pub async fn audit_session_event(
+    state: &AppState,
+    client: &ClientInfo,
+    event: &str,
+    user_id: uuid::Uuid,
+    session_id: Option<uuid::Uuid>,
+) {
+    state
+        .audit(
+            NewAuditEvent {
+                event,
+                actor_id: Some(user_id),
+                user_id: Some(user_id),
+                session_id,
+                ip: Some(&client.ip_string()),
+                user_agent: client.user_agent.as_deref(),
+                ..Default::default()
+            },
+            now_ms(),
+        )
+        .await;
+}

@@ -1,0 +1,115 @@
+//! The one error type of the HTTP layer. Every failure becomes
+//! `{"error", "message", "fields"?}` with the contract's status; internal
+//! causes are logged here and never sent to the client.
+
+use std::borrow::Cow;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_types::{ErrorBody, ErrorCode, FieldErrors};
+
+use crate::core::password::HashError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: Cow<'static, str>,
+    pub fields: Option<FieldErrors>,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            fields: None,
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::BadRequest, message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(ErrorCode::NotFound, "There is nothing here.")
+    }
+
+    pub fn validation(fields: FieldErrors) -> Self {
+        ApiError {
+            fields: Some(fields),
+            ..Self::new(ErrorCode::ValidationFailed, "Some fields are not valid.")
+        }
+    }
+
+    pub fn unavailable(retry_after_secs: u64) -> Self {
+        ApiError {
+            retry_after_secs: Some(retry_after_secs),
+            ..Self::new(ErrorCode::Unavailable, "The server is busy; try again shortly.")
+        }
+    }
+
+    /// Logs the cause with the request's span and answers a bare 500.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(ErrorCode::Internal, "Something went wrong on our side.")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict => ApiError::new(ErrorCode::Conflict, "That conflicts with existing data."),
+            StoreError::Database(e) if is_unavailable(&e) => {
+                tracing::warn!(cause = %e, "database unavailable");
+                ApiError::unavailable(2)
+            }
+            StoreError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+    )
+}
+
+impl From<HashError> for ApiError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy => ApiError::unavailable(1),
+            HashError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ErrorBody {
+            error: self.code,
+            message: self.message.into_owned(),
+            fields: self.fields,
+        };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.code == ErrorCode::InvalidToken {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+            );
+        }
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

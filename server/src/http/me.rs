@@ -1,0 +1,126 @@
+//! `/api/me*`: the signed-in user's profile, password and sessions.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use latchkey_types::{ChangePasswordRequest, ErrorCode, FieldErrors, Session, User};
+
+use super::auth::{audit_session_event, no_store};
+use super::client::ClientInfo;
+use super::extract::{AuthUser, invalid_token};
+use super::json::ApiJson;
+use super::rate::limit_account;
+use super::{ApiError, ApiResult, AppState};
+use crate::auth::sessions;
+use crate::core::clock::{from_ms, now_ms};
+use crate::core::identity::{DisplayName, Email};
+use crate::store::sessions::{RevokeReason, SessionRecord};
+use crate::store::users::UserRecord;
+
+async fn current_user(state: &AppState, auth: &AuthUser) -> ApiResult<UserRecord> {
+    // A valid token for a user that no longer exists is no credential.
+    state.db.find_user(auth.user_id).await?.ok_or_else(invalid_token)
+}
+
+pub async fn get_me(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<User>> {
+    Ok(Json(current_user(&state, &auth).await?.to_api()))
+}
+
+/// `{"display_name": "…"}` sets it; `null` or blank clears it; a body
+/// without the field changes nothing. Other fields are ignored.
+pub async fn patch_me(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult<Json<User>> {
+    let user = current_user(&state, &auth).await?;
+    let Some(value) = body.get("display_name") else {
+        return Ok(Json(user.to_api()));
+    };
+    let name = match value {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => DisplayName::parse(s).map_err(|why| field_error("display_name", why))?,
+        _ => return Err(ApiError::bad_request("display_name must be a string or null.")),
+    };
+    state.db.set_display_name(auth.user_id, name.as_ref()).await?;
+    Ok(Json(current_user(&state, &auth).await?.to_api()))
+}
+
+fn field_error(field: &str, problem: impl Into<String>) -> ApiError {
+    ApiError::validation(FieldErrors::from([(field.to_string(), vec![problem.into()])]))
+}
+
+/// Needs the current password (rate-limited like a login: a stolen access
+/// token must not become a password-guessing oracle); revokes every other
+/// session in the same transaction as the new hash.
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<ChangePasswordRequest>,
+) -> ApiResult<Response> {
+    let user = current_user(&state, &auth).await?;
+    let email = Email::parse(&user.email).map_err(ApiError::internal)?;
+    let bucket = limit_account(&state, &email).await?;
+    if !state
+        .hasher
+        .verify(&body.current_password, Some(&user.password_hash))
+        .await?
+    {
+        return Err(field_error("current_password", "is not your current password"));
+    }
+    state.db.clear_rate_limit(&bucket).await?;
+    let new_password = state
+        .policy
+        .check(&body.new_password, Some(&email))
+        .map_err(|problems| ApiError::validation(FieldErrors::from([("new_password".to_string(), problems)])))?;
+    let hash = state.hasher.hash(&new_password).await?;
+    let now = now_ms();
+    let revoked = state
+        .db
+        .change_password(auth.user_id, &hash, auth.session_id, now)
+        .await?;
+    state.note_revoked(&revoked, now);
+    audit_session_event(&state, &client, "password.changed", auth.user_id, Some(auth.session_id)).await;
+    Ok(no_store(StatusCode::NO_CONTENT.into_response()))
+}
+
+pub fn to_api_session(record: &SessionRecord, current: uuid::Uuid) -> Session {
+    Session {
+        id: record.id(),
+        created_at: from_ms(record.created_at),
+        last_seen_at: from_ms(record.last_seen_at),
+        expires_at: from_ms(record.idle_expires_at.min(record.expires_at)),
+        user_agent: record.user_agent.clone(),
+        ip: record.ip.clone(),
+        current: record.id() == current,
+    }
+}
+
+pub async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<Session>>> {
+    let sessions = state.db.live_sessions(auth.user_id, now_ms()).await?;
+    Ok(Json(
+        sessions.iter().map(|s| to_api_session(s, auth.session_id)).collect(),
+    ))
+}
+
+/// 404 for an id that is not one of the caller's sessions: whether it
+/// exists for someone else is none of the caller's business.
+pub async fn delete_session(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let not_found = || ApiError::new(ErrorCode::NotFound, "No such session.");
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let session = state.db.find_session(id).await?.ok_or_else(not_found)?;
+    if session.user_id() != auth.user_id || !session.is_live(now_ms()) {
+        return Err(not_found());
+    }
+    if sessions::end_session(&state, id, RevokeReason::UserRevoked).await? {
+        audit_session_event(&state, &client, "session.revoked", auth.user_id, Some(id)).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,148 @@
+//! The HTTP edge: the router, shared state and middleware. Handlers turn
+//! requests into calls on `core` and `store` and the results back into the
+//! contract's responses; they decide nothing themselves.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{HeaderName, Request};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Router, middleware};
+use latchkey_types::ErrorCode;
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::keys::SharedTokens;
+use crate::config::Settings;
+use crate::core::password::{PasswordHasher, PasswordPolicy};
+use crate::core::revocation::RevocationSet;
+use crate::store::Db;
+use crate::store::audit::NewAuditEvent;
+
+pub mod auth;
+pub mod client;
+pub mod cookies;
+pub mod csrf;
+pub mod error;
+pub mod extract;
+pub mod headers;
+pub mod health;
+pub mod json;
+pub mod me;
+pub mod rate;
+pub mod wellknown;
+
+pub use error::{ApiError, ApiResult};
+
+/// Everything a handler may need, cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub settings: Settings,
+    pub hasher: PasswordHasher,
+    pub policy: PasswordPolicy,
+    pub tokens: SharedTokens,
+    pub revocations: Arc<RevocationSet>,
+    pub leptos: LeptosOptions,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        AppState(Arc::new(inner))
+    }
+
+    /// Tells this server's revocation set at once; other servers learn it
+    /// from the database feed.
+    pub fn note_revoked(&self, sessions: &[uuid::Uuid], now: i64) {
+        self.revocations.insert(sessions.iter().map(|id| (*id, now)));
+    }
+
+    /// Records an audit event. A failure to record is logged, not returned:
+    /// the action it describes has already happened.
+    pub async fn audit(&self, event: NewAuditEvent<'_>, now: i64) {
+        let name = event.event.to_string();
+        if let Err(err) = self.db.record_audit(event, now).await {
+            tracing::error!(event = %name, error = %err, "audit event not recorded");
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(health::health))
+        .route("/auth/register", post(auth::register))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/logout-all", post(auth::logout_all))
+        .route("/me", get(me::get_me).patch(me::patch_me))
+        .route("/me/password", post(me::change_password))
+        .route("/me/sessions", get(me::list_sessions))
+        .route("/me/sessions/{id}", delete(me::delete_session))
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(ErrorCode::MethodNotAllowed, "This method is not allowed here.")
+        });
+
+    let routes = generate_route_list(app::App);
+    let leptos = state.leptos.clone();
+    let shell = move || app::shell(leptos.clone());
+
+    Router::new()
+        .nest("/api", api)
+        .route("/.well-known/jwks.json", get(wellknown::jwks))
+        .leptos_routes_with_context(&state, routes, leptos::nonce::provide_nonce, shell)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            leptos::nonce::provide_nonce,
+            app::shell,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                    let id = request
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // The path only: query strings are the client's business.
+                    tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+                .layer(middleware::from_fn(headers::security_headers))
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::internal("handler panicked").into_response()
+                }))
+                .layer(TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    Duration::from_secs(30),
+                ))
+                .layer(middleware::from_fn(headers::limit_body))
+                .layer(DefaultBodyLimit::max(headers::MAX_BODY_BYTES)),
+        )
+        .with_state(state)
+}

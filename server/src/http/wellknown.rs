@@ -1,0 +1,19 @@
+//! `GET /.well-known/jwks.json`: the public keys that verify access tokens,
+//! so other services can check them without any secret.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let mut response = Json(state.tokens.current().keyring().jwks()).into_response();
+    // Short: a rotated-in key must reach verifiers well before it signs
+    // tokens they have to check.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    response
+}

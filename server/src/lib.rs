@@ -1,0 +1,82 @@
+//! Latchkey's server as a library: the binary (`main.rs`) only parses the
+//! command line, and the black-box tests start the very same server on a
+//! random port.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod core;
+pub mod http;
+pub mod store;
+pub mod telemetry;
+
+use config::Settings;
+use core::password::{PasswordHasher, PasswordPolicy};
+use http::{AppState, Inner};
+use store::Db;
+
+/// How many argon2 jobs may wait per running one before 503.
+const HASH_QUEUE_PER_PERMIT: usize = 16;
+
+/// Connects to the database, applies migrations and assembles the state.
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    let hasher = PasswordHasher::new(settings.hash_permits, HASH_QUEUE_PER_PERMIT)?;
+    let policy = PasswordPolicy {
+        min_chars: settings.password_min_chars,
+    };
+    let leptos = leptos_options(&settings)?;
+    let tokens = auth::keys::SharedTokens::new(auth::keys::load(&db, &settings).await?);
+    let revocations = auth::revocations::new_set(&settings);
+    auth::revocations::initial_sync(&db, &revocations, &settings).await?;
+    auth::revocations::spawn_feed(db.clone(), revocations.clone());
+    auth::keys::spawn_reloader(db.clone(), settings.clone(), tokens.clone());
+    Ok(AppState::new(Inner {
+        db,
+        settings,
+        hasher,
+        policy,
+        tokens,
+        revocations,
+        leptos,
+    }))
+}
+
+/// Leptos's own settings come from cargo-leptos's `LEPTOS_*` variables; the
+/// listen address is ours.
+fn leptos_options(settings: &Settings) -> anyhow::Result<leptos::config::LeptosOptions> {
+    let mut options = leptos::config::get_configuration(None)
+        .context("reading the LEPTOS_* settings failed")?
+        .leptos_options;
+    if options.output_name.is_empty() {
+        options.output_name = "latchkey".into();
+    }
+    options.site_addr = settings.site_addr;
+    Ok(options)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = http::router(state);
+    // Without TCP_NODELAY, responses written in pieces wait ~40 ms on
+    // Nagle's algorithm and delayed ACKs.
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the server stopped with an error")
+}

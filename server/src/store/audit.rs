@@ -1,0 +1,105 @@
+//! The append-only `audit_events` table. Nothing in the API updates or
+//! deletes a row; the admin area only reads.
+
+use latchkey_types::AuditEvent;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::{Db, StoreError};
+use crate::core::clock::from_ms;
+
+/// User agents are attacker-chosen; keep what is useful and no more.
+const USER_AGENT_MAX_CHARS: usize = 256;
+
+/// One event to record.
+#[derive(Debug, Default, Clone)]
+pub struct NewAuditEvent<'a> {
+    pub event: &'a str,
+    pub actor_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub session_id: Option<Uuid>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub detail: Option<serde_json::Value>,
+}
+
+#[derive(Debug, FromRow)]
+struct AuditRow {
+    id: String,
+    at: i64,
+    event: String,
+    user_id: Option<String>,
+    session_id: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    detail: Option<String>,
+}
+
+impl AuditRow {
+    fn into_api(self) -> AuditEvent {
+        let parse = |s: Option<String>| s.and_then(|s| Uuid::parse_str(&s).ok());
+        AuditEvent {
+            id: Uuid::parse_str(&self.id).unwrap_or_default(),
+            at: from_ms(self.at),
+            event: self.event,
+            user_id: parse(self.user_id),
+            session_id: parse(self.session_id),
+            ip: self.ip,
+            user_agent: self.user_agent,
+            detail: self.detail.and_then(|d| serde_json::from_str(&d).ok()),
+        }
+    }
+}
+
+impl Db {
+    pub async fn record_audit(&self, event: NewAuditEvent<'_>, now: i64) -> Result<(), StoreError> {
+        let user_agent = event
+            .user_agent
+            .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect::<String>());
+        sqlx::query(
+            "INSERT INTO audit_events (id, at, event, actor_id, user_id, session_id, ip, user_agent, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(now)
+        .bind(event.event)
+        .bind(event.actor_id.map(|u| u.to_string()))
+        .bind(event.user_id.map(|u| u.to_string()))
+        .bind(event.session_id.map(|u| u.to_string()))
+        .bind(event.ip)
+        .bind(user_agent)
+        .bind(event.detail.map(|d| d.to_string()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Newest first, optionally before an event id (cursor pagination).
+    pub async fn audit_events(&self, limit: i64, before: Option<Uuid>) -> Result<Vec<AuditEvent>, StoreError> {
+        // v7 ids sort by time, so the id itself is the cursor.
+        let before = before
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "ffffffff-ffff-ffff-ffff-ffffffffffff".into());
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT id, at, event, user_id, session_id, ip, user_agent, detail FROM audit_events \
+             WHERE id < $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(AuditRow::into_api).collect())
+    }
+
+    /// Events about one user, newest first (tests and the admin area).
+    pub async fn audit_events_for_user(&self, user_id: Uuid) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT id, at, event, user_id, session_id, ip, user_agent, detail FROM audit_events \
+             WHERE user_id = $1 ORDER BY id DESC",
+        )
+        .bind(user_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(AuditRow::into_api).collect())
+    }
+}

@@ -1,0 +1,53 @@
+//! Fixed-window counters in the database, so a limit holds across every
+//! replica that shares it. One upsert per hit: atomic on both backends.
+
+use super::{Db, StoreError};
+
+/// The state of a bucket after a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowCount {
+    pub count: i64,
+    /// When the current window ends (ms).
+    pub resets_at: i64,
+}
+
+impl Db {
+    /// Counts one hit in `bucket`'s current window of `window_ms`.
+    pub async fn hit_rate_limit(&self, bucket: &str, window_ms: i64, now: i64) -> Result<WindowCount, StoreError> {
+        let window_start = now - now.rem_euclid(window_ms);
+        let (count, start): (i64, i64) = sqlx::query_as(
+            "INSERT INTO rate_limits (bucket, window_start, count) VALUES ($1, $2, 1) \
+             ON CONFLICT (bucket) DO UPDATE SET \
+               count = CASE WHEN rate_limits.window_start = excluded.window_start \
+                            THEN rate_limits.count + 1 ELSE 1 END, \
+               window_start = excluded.window_start \
+             RETURNING count, window_start",
+        )
+        .bind(bucket)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(WindowCount {
+            count,
+            resets_at: start + window_ms,
+        })
+    }
+
+    /// Forgets a bucket (a successful login clears its account's failures).
+    pub async fn clear_rate_limit(&self, bucket: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM rate_limits WHERE bucket = $1")
+            .bind(bucket)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Drops buckets whose window ended long ago; keeps the table small.
+    pub async fn prune_rate_limits(&self, older_than: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+            .bind(older_than)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+}

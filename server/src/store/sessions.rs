@@ -1,0 +1,381 @@
+//! The `sessions` and `refresh_tokens` tables: one row per sign-in, of
+//! either kind, and the hashes of every refresh token ever issued.
+//!
+//! The refresh swap is one conditional `UPDATE … WHERE secret_hash = old`:
+//! however many refreshes race, exactly one sees its row change and every
+//! other one finds the parent/successor pair the winner left behind. That
+//! holds on SQLite (one writer at a time) and on PostgreSQL (row lock, then
+//! re-evaluated `WHERE`), so a session never has two live tokens.
+
+use sqlx::{AnyConnection, FromRow};
+
+use super::users::{NewUser, UserRecord, insert_user};
+use uuid::Uuid;
+
+use super::{Db, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// Refresh cookie + JWT access tokens.
+    Jwt,
+    /// Opaque session-id cookie (the classic model).
+    Cookie,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Jwt => "jwt",
+            SessionKind::Cookie => "cookie",
+        }
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionRecord {
+    pub id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub secret_hash: String,
+    pub parent_hash: Option<String>,
+    pub sealed_successor: Option<String>,
+    pub rotated_at: Option<i64>,
+    pub generation: i64,
+    pub csrf_hash: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub idle_expires_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl SessionRecord {
+    pub fn id(&self) -> Uuid {
+        Uuid::parse_str(&self.id).unwrap_or_default()
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        Uuid::parse_str(&self.user_id).unwrap_or_default()
+    }
+
+    /// Live: not revoked, and inside both its idle and absolute lifetime.
+    pub fn is_live(&self, now_ms: i64) -> bool {
+        self.revoked_at.is_none() && now_ms < self.idle_expires_at && now_ms < self.expires_at
+    }
+}
+
+macro_rules! session_columns {
+    () => {
+        "s.id, s.user_id, s.kind, s.secret_hash, s.parent_hash, s.sealed_successor, s.rotated_at, \
+         s.generation, s.csrf_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.expires_at, \
+         s.revoked_at, s.user_agent, s.ip"
+    };
+}
+
+pub struct NewSession<'a> {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub kind: SessionKind,
+    pub secret_hash: &'a str,
+    pub csrf_hash: Option<&'a str>,
+    pub now: i64,
+    pub idle_expires_at: i64,
+    pub expires_at: i64,
+    pub user_agent: Option<&'a str>,
+    pub ip: Option<&'a str>,
+}
+
+/// Why a session ended; kept on the row and in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeReason {
+    Logout,
+    LogoutAll,
+    PasswordChanged,
+    UserRevoked,
+    AdminRevoked,
+    RefreshReuse,
+    SessionLimit,
+    Expired,
+    AccountChanged,
+}
+
+impl RevokeReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevokeReason::Logout => "logout",
+            RevokeReason::LogoutAll => "logout_all",
+            RevokeReason::PasswordChanged => "password_changed",
+            RevokeReason::UserRevoked => "user_revoked",
+            RevokeReason::AdminRevoked => "admin_revoked",
+            RevokeReason::RefreshReuse => "refresh_reuse",
+            RevokeReason::SessionLimit => "session_limit",
+            RevokeReason::Expired => "expired",
+            RevokeReason::AccountChanged => "account_changed",
+        }
+    }
+}
+
+/// The outcome of the atomic swap.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SwapOutcome {
+    /// This caller rotated the token; the new one is live.
+    Rotated,
+    /// Another refresh got there first (or the session was revoked).
+    Lost,
+}
+
+/// A rotation to write: the presented (current) hash, the successor's hash,
+/// and the successor sealed under the presented token.
+pub struct Rotation<'a> {
+    pub session_id: Uuid,
+    pub presented_hash: &'a str,
+    pub successor_hash: &'a str,
+    pub sealed_successor: &'a str,
+    pub generation: i64,
+    pub now: i64,
+    pub idle_expires_at: i64,
+}
+
+impl Db {
+    /// Inserts a session (and, for JWT sessions, its first refresh token),
+    /// then revokes the user's oldest live sessions past `max_live`. One
+    /// transaction: either all of it happens or none. Returns the ids that
+    /// were revoked to make room.
+    pub async fn create_session(&self, new: NewSession<'_>, max_live: u32) -> Result<Vec<Uuid>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let evicted = insert_session(&mut tx, new, max_live).await?;
+        tx.commit().await?;
+        Ok(evicted)
+    }
+
+    /// Registration: the user and their first session, or neither.
+    pub async fn create_user_with_session(
+        &self,
+        user: NewUser<'_>,
+        mut session: NewSession<'_>,
+        max_live: u32,
+    ) -> Result<UserRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let record = insert_user(&mut tx, user).await?;
+        session.user_id = record.id();
+        insert_session(&mut tx, session, max_live).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    pub async fn find_session(&self, id: Uuid) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions s WHERE s.id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The session a refresh token was ever issued for (current or not).
+    pub async fn find_session_by_refresh_hash(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The session whose live secret (session cookie) has this hash.
+    pub async fn find_session_by_secret_hash(&self, secret_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions s WHERE s.secret_hash = $1"
+        ))
+        .bind(secret_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The swap: succeeds only if the presented token is still the live one.
+    pub async fn rotate_refresh_token(&self, r: Rotation<'_>) -> Result<SwapOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE sessions SET secret_hash = $1, parent_hash = $2, sealed_successor = $3, rotated_at = $4, \
+             generation = generation + 1, last_seen_at = $4, idle_expires_at = $5 \
+             WHERE id = $6 AND secret_hash = $2 AND revoked_at IS NULL",
+        )
+        .bind(r.successor_hash)
+        .bind(r.presented_hash)
+        .bind(r.sealed_successor)
+        .bind(r.now)
+        .bind(r.idle_expires_at)
+        .bind(r.session_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_sqlx)?
+        .rows_affected();
+        if changed != 1 {
+            tx.rollback().await?;
+            return Ok(SwapOutcome::Lost);
+        }
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, generation, issued_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(r.successor_hash)
+        .bind(r.session_id.to_string())
+        .bind(r.generation + 1)
+        .bind(r.now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        tx.commit().await?;
+        Ok(SwapOutcome::Rotated)
+    }
+
+    /// Marks a session used now and slides its idle expiry.
+    pub async fn touch_session(&self, id: Uuid, now: i64, idle_expires_at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(idle_expires_at)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes one session; true if it was live until now.
+    pub async fn revoke_session(&self, id: Uuid, reason: RevokeReason, now: i64) -> Result<bool, StoreError> {
+        let changed = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(reason.as_str())
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    /// Revokes every live session of a user except `keep`; returns their ids.
+    pub async fn revoke_user_sessions(
+        &self,
+        user_id: Uuid,
+        keep: Option<Uuid>,
+        reason: RevokeReason,
+        now: i64,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        revoke_user_sessions_in(&mut conn, user_id, keep, reason, now).await
+    }
+
+    /// A user's live sessions, newest first.
+    pub async fn live_sessions(&self, user_id: Uuid, now: i64) -> Result<Vec<SessionRecord>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL \
+              AND s.expires_at > $2 AND s.idle_expires_at > $2 ORDER BY s.created_at DESC, s.id DESC"
+        ))
+        .bind(user_id.to_string())
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Sessions revoked at or after `since` (ms), with the time: what feeds
+    /// every server's in-memory revocation set.
+    pub async fn revoked_since(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, revoked_at FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= $1")
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, at)| Some((Uuid::parse_str(&id).ok()?, at)))
+            .collect())
+    }
+}
+
+/// Inserts a session (and, for JWT sessions, its first refresh token) in the
+/// caller's transaction, then revokes the user's oldest live sessions past
+/// `max_live`; returns the ids revoked to make room.
+async fn insert_session(conn: &mut AnyConnection, new: NewSession<'_>, max_live: u32) -> Result<Vec<Uuid>, StoreError> {
+    let id = new.id.to_string();
+    let user_id = new.user_id.to_string();
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, kind, secret_hash, csrf_hash, created_at, last_seen_at, \
+         idle_expires_at, expires_at, user_agent, ip) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)",
+    )
+    .bind(&id)
+    .bind(&user_id)
+    .bind(new.kind.as_str())
+    .bind(new.secret_hash)
+    .bind(new.csrf_hash)
+    .bind(new.now)
+    .bind(new.idle_expires_at)
+    .bind(new.expires_at)
+    .bind(new.user_agent)
+    .bind(new.ip)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    if new.kind == SessionKind::Jwt {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, generation, issued_at) VALUES ($1, $2, 0, $3)",
+        )
+        .bind(new.secret_hash)
+        .bind(&id)
+        .bind(new.now)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    }
+    let live: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
+         AND expires_at > $2 AND idle_expires_at > $2 ORDER BY created_at DESC, id DESC",
+    )
+    .bind(&user_id)
+    .bind(new.now)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut evicted = Vec::new();
+    for (old_id,) in live.into_iter().skip(max_live as usize) {
+        sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL")
+            .bind(new.now)
+            .bind(RevokeReason::SessionLimit.as_str())
+            .bind(&old_id)
+            .execute(&mut *conn)
+            .await?;
+        evicted.extend(Uuid::parse_str(&old_id).ok());
+    }
+    Ok(evicted)
+}
+
+/// Revokes every live session of a user except `keep`, in the caller's
+/// transaction; returns their ids.
+pub(crate) async fn revoke_user_sessions_in(
+    conn: &mut AnyConnection,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    reason: RevokeReason,
+    now: i64,
+) -> Result<Vec<Uuid>, StoreError> {
+    let keep = keep.map(|k| k.to_string()).unwrap_or_default();
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
+         WHERE user_id = $3 AND revoked_at IS NULL AND id <> $4 RETURNING id",
+    )
+    .bind(now)
+    .bind(reason.as_str())
+    .bind(user_id.to_string())
+    .bind(keep)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().filter_map(|(id,)| Uuid::parse_str(&id).ok()).collect())
+}

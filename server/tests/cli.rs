@@ -1,0 +1,139 @@
+//! The `latchkey` binary's command line, good and bad paths, run as a
+//! process the way an operator runs it.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::{Backend, TestDb};
+use latchkey::store::Db;
+
+fn latchkey(db_url: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("latchkey runs");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Exactly one line, starting `error:`, and no panic or backtrace.
+fn assert_one_line_error(output: &Output, needle: &str) {
+    assert!(!output.status.success(), "exit code 0");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "stderr: {stderr}");
+    assert!(lines[0].starts_with("error: "), "stderr: {stderr}");
+    assert!(lines[0].contains(needle), "stderr lacks {needle:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}
+
+/// Users in the database (migrating first: a refused command may not even
+/// have created the schema, which is also "nothing written").
+async fn user_count(url: &str) -> i64 {
+    let db = Db::connect(url).await.unwrap();
+    db.migrate().await.unwrap();
+    db.count_users().await.unwrap()
+}
+
+const GOOD_PASSWORD: &str = "correct horse battery staple\n";
+
+async fn user_create_makes_an_account_that_can_be_found(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let out = latchkey(
+        &db.url,
+        &[
+            "user",
+            "create",
+            "--email",
+            "Ada@Example.com",
+            "--role",
+            "admin",
+            "--display-name",
+            "Ada",
+        ],
+        GOOD_PASSWORD,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin user Ada@Example.com"));
+    let store = Db::connect(&db.url).await.unwrap();
+    let email = latchkey::core::identity::Email::parse("ada@example.com").unwrap();
+    let user = store.find_user_by_email(&email).await.unwrap().expect("user stored");
+    assert_eq!(user.role, "admin");
+    assert_eq!(user.display_name.as_deref(), Some("Ada"));
+    assert!(user.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert!(!user.password_hash.contains("correct horse"));
+}
+
+async fn user_create_refuses_bad_input_and_writes_nothing(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let out = latchkey(&db.url, &["user", "create", "--email", "not-an-email"], GOOD_PASSWORD);
+    assert_one_line_error(&out, "invalid email");
+    let out = latchkey(&db.url, &["user", "create", "--email", "a@example.com"], "short\n");
+    assert_one_line_error(&out, "at least 15 characters");
+    let out = latchkey(&db.url, &["user", "create", "--email", "a@example.com"], "");
+    assert_one_line_error(&out, "no password");
+    let out = latchkey(
+        &db.url,
+        &["user", "create", "--email", "a@example.com"],
+        "passwordpassword\n",
+    );
+    assert_one_line_error(&out, "too easy to guess");
+    assert_eq!(user_count(&db.url).await, 0);
+
+    let out = latchkey(&db.url, &["user", "create", "--email", "a@example.com"], GOOD_PASSWORD);
+    assert!(out.status.success());
+    let out = latchkey(&db.url, &["user", "create", "--email", "A@EXAMPLE.COM"], GOOD_PASSWORD);
+    assert_one_line_error(&out, "already exists");
+    assert_eq!(user_count(&db.url).await, 1);
+}
+
+async fn migrate_can_run_twice(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    for _ in 0..2 {
+        let out = latchkey(&db.url, &["migrate"], "");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+both_backends!(
+    user_create_makes_an_account_that_can_be_found,
+    user_create_refuses_bad_input_and_writes_nothing,
+    migrate_can_run_twice,
+);
+
+#[test]
+fn a_malformed_database_url_is_one_clear_line() {
+    let out = latchkey("mysql://somewhere/db", &["migrate"], "");
+    assert_one_line_error(&out, "DATABASE_URL must start with sqlite:// or postgres://");
+    let out = latchkey("postgres://user:secret@[::1", &["migrate"], "");
+    assert_one_line_error(&out, "malformed");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_line_without_the_password() {
+    let out = latchkey("postgres://user:hunter2@127.0.0.1:1/latchkey", &["migrate"], "");
+    assert_one_line_error(&out, "cannot connect to the database");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"));
+    let out = latchkey("postgres://user:hunter2@127.0.0.1:1/latchkey", &["serve"], "");
+    assert_one_line_error(&out, "cannot connect to the database");
+}
+
+#[test]
+fn bad_configuration_is_refused_before_anything_starts() {
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["migrate"])
+        .env("LATCHKEY_PUBLIC_ORIGIN", "https://example.com/path")
+        .env("DATABASE_URL", "sqlite:///nonexistent/never-created.db")
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "LATCHKEY_PUBLIC_ORIGIN");
+    assert!(!std::path::Path::new("/nonexistent").exists());
+}

@@ -1,0 +1,171 @@
+//! The skeleton's promises: health, migrations, headers, errors in the
+//! contract's shape, the body limit and the server-rendered app.
+
+mod common;
+
+use common::{Backend, TestApp, TestDb, assert_error};
+use latchkey::store::Db;
+
+async fn health_reports_the_database(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let response = app.get("/api/health").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"status": "ok", "db": "ok"}));
+}
+
+async fn health_is_503_when_the_database_is_gone(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    match backend {
+        // A SQLite file cannot be taken away from an open connection; a
+        // closed pool is what the server sees when its database is gone.
+        Backend::Sqlite => app.state.db.pool.close().await,
+        // PostgreSQL: terminate every connection and drop the database.
+        Backend::Postgres => app.db.destroy(),
+    }
+    let response = app.get("/api/health").await;
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["db"], "unreachable");
+}
+
+async fn migrations_can_run_twice(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    let db = Db::connect(&test_db.url).await.unwrap();
+    db.migrate().await.unwrap();
+    db.migrate().await.unwrap();
+    let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(tables, 1, "each migration is recorded once");
+    // The schema the contract needs is there and empty.
+    for sql in [
+        "SELECT COUNT(*) FROM users",
+        "SELECT COUNT(*) FROM sessions",
+        "SELECT COUNT(*) FROM refresh_tokens",
+        "SELECT COUNT(*) FROM signing_keys",
+        "SELECT COUNT(*) FROM audit_events",
+        "SELECT COUNT(*) FROM rate_limits",
+    ] {
+        let count: i64 = sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap();
+        assert_eq!(count, 0, "{sql}");
+    }
+}
+
+async fn every_response_carries_the_security_headers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for path in ["/api/health", "/api/nope", "/", "/login", "/no-such-page"] {
+        let response = app.get(path).await;
+        let h = response.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert!(h.get("server").is_none(), "{path} names a server");
+        assert!(
+            h.get("x-request-id").is_some_and(|v| !v.is_empty()),
+            "{path} has no request id"
+        );
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "HSTS over plain HTTP: {path}"
+        );
+    }
+}
+
+async fn pages_get_a_fresh_script_nonce(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let nonce_of = |csp: &str| {
+        let start = csp.find("'nonce-").expect("nonce in CSP") + 7;
+        csp[start..].split('\'').next().unwrap().to_string()
+    };
+    let first = app.get("/").await;
+    assert_eq!(first.status(), 200);
+    let csp = first.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(!csp.contains("'unsafe-inline'"), "{csp}");
+    assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("object-src 'none'") && csp.contains("base-uri 'none'"));
+    let nonce = nonce_of(&csp);
+    assert!(nonce.len() >= 16);
+    let html = first.text().await.unwrap();
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "hydration script lacks the nonce"
+    );
+    let second = app.get("/").await;
+    let csp2 = second.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(nonce_of(&csp2), nonce, "nonces must not repeat");
+}
+
+async fn unknown_api_routes_answer_in_the_contract_shape(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_error(app.get("/api/does-not-exist").await, 404, "not_found").await;
+    let response = app.client.delete(app.url("/api/health")).send().await.unwrap();
+    assert_error(response, 405, "method_not_allowed").await;
+}
+
+async fn unknown_pages_render_the_apps_not_found_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let response = app.get("/no/such/page").await;
+    assert_eq!(response.status(), 404);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Page not found"), "{html}");
+}
+
+async fn app_routes_render_on_the_server(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for (path, heading) in [
+        ("/", "Sign in once"),
+        ("/login", "Sign in"),
+        ("/register", "Create an account"),
+        ("/account", "Your account"),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(heading), "{path} lacks {heading:?}");
+        assert!(html.contains("/pkg/latchkey.js"), "{path} does not load the WASM app");
+    }
+}
+
+async fn oversized_bodies_are_refused_before_parsing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let body = vec![b'x'; 64 * 1024 + 1];
+    let response = app
+        .client
+        .post(app.url("/api/health"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 413, "payload_too_large").await;
+}
+
+both_backends!(
+    health_reports_the_database,
+    health_is_503_when_the_database_is_gone,
+    migrations_can_run_twice,
+    every_response_carries_the_security_headers,
+    pages_get_a_fresh_script_nonce,
+    unknown_api_routes_answer_in_the_contract_shape,
+    unknown_pages_render_the_apps_not_found_page,
+    app_routes_render_on_the_server,
+    oversized_bodies_are_refused_before_parsing,
+);
