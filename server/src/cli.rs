@@ -72,11 +72,11 @@ impl From<RoleArg> for Role {
 }
 
 pub fn main() -> ExitCode {
-    if let Err(err) = dotenvy::dotenv() {
-        if !err.not_found() {
-            eprintln!("error: reading .env failed: {err}");
-            return ExitCode::from(2);
-        }
+    if let Err(err) = dotenvy::dotenv()
+        && !err.not_found()
+    {
+        eprintln!("error: reading .env failed: {err}");
+        return ExitCode::from(2);
     }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

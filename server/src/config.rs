@@ -149,9 +149,7 @@ impl Config {
             }
             .to_string()
         });
-        if refresh_cookie.starts_with("__Secure-") && !self.cookie_secure {
-            bail!("a __Secure- cookie name needs LATCHKEY_COOKIE_SECURE=true");
-        }
+        check_cookie_name(&refresh_cookie, self.cookie_secure)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let hash_permits = self.hash_permits.unwrap_or(cores.saturating_sub(1)).max(1);
         Ok(Settings {
@@ -176,6 +174,25 @@ impl Config {
     }
 }
 
+/// A cookie name browsers will store for `Path=/api/auth`: an RFC 7230
+/// token, `__Secure-` only with `Secure`, and never `__Host-` (that prefix
+/// demands `Path=/`, so browsers would silently drop the refresh cookie).
+fn check_cookie_name(name: &str, secure: bool) -> anyhow::Result<()> {
+    let token = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !token {
+        bail!("LATCHKEY_REFRESH_COOKIE {name:?} is not a valid cookie name");
+    }
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("__host-") {
+        bail!("LATCHKEY_REFRESH_COOKIE cannot use the __Host- prefix: the refresh cookie's path is /api/auth");
+    }
+    if lower.starts_with("__secure-") && !secure {
+        bail!("a __Secure- cookie name needs LATCHKEY_COOKIE_SECURE=true");
+    }
+    Ok(())
+}
+
 /// `https://Example.com:443/` → `https://example.com`: the form browsers
 /// send in `Origin`, so comparisons are exact string matches.
 fn normalize_origin(input: &str) -> anyhow::Result<String> {
@@ -192,6 +209,16 @@ fn normalize_origin(input: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookie_names_browsers_would_drop_are_refused() {
+        assert!(check_cookie_name("__Secure-latchkey-refresh", true).is_ok());
+        assert!(check_cookie_name("latchkey-refresh", false).is_ok());
+        assert!(check_cookie_name("__Secure-x", false).is_err());
+        for bad in ["", "bad name", "bad;name", "bad=name", "bäd", "__Host-x", "__host-x"] {
+            assert!(check_cookie_name(bad, true).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn origins_are_normalised_like_browsers_send_them() {

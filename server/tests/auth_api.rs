@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{
-    Backend, GOOD_PASSWORD, REFRESH_COOKIE, SetCookie, SignedIn, TEST_USER_AGENT, TestApp,
-    assert_error, bare_client, set_cookie,
+    Backend, GOOD_PASSWORD, REFRESH_COOKIE, SignedIn, TEST_USER_AGENT, TestApp, assert_error, bare_client, set_cookie,
 };
 use ed25519_dalek::Signer as _;
 use ed25519_dalek::pkcs8::DecodePrivateKey as _;
@@ -33,10 +32,7 @@ const NEW_PASSWORD: &str = "amber-kettle-sings-over-granite";
 /// limit (60/min) is lifted unless the test sets it itself.
 async fn spawn(backend: Backend, flags: &[&str]) -> TestApp {
     let mut all = flags.to_vec();
-    if !flags
-        .iter()
-        .any(|f| f.starts_with("--rate-address-per-min"))
-    {
+    if !flags.iter().any(|f| f.starts_with("--rate-address-per-min")) {
         all.push("--rate-address-per-min=100000");
     }
     TestApp::spawn_with(backend, &all).await
@@ -84,10 +80,7 @@ async fn assert_invalid_token(response: reqwest::Response) {
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     assert_error(response, 401, "invalid_token").await;
-    assert_eq!(
-        challenge.as_deref(),
-        Some(r#"Bearer error="invalid_token""#)
-    );
+    assert_eq!(challenge.as_deref(), Some(r#"Bearer error="invalid_token""#));
 }
 
 async fn assert_token_works(app: &TestApp, token: &str) {
@@ -147,10 +140,7 @@ async fn refresh_ok(app: &TestApp, refresh: &str) -> SignedIn {
 }
 
 fn no_store(response: &reqwest::Response) -> bool {
-    response
-        .headers()
-        .get("cache-control")
-        .is_some_and(|v| v == "no-store")
+    response.headers().get("cache-control").is_some_and(|v| v == "no-store")
 }
 
 /// A POST with a JSON body and, optionally, the refresh cookie.
@@ -188,12 +178,7 @@ async fn user_count(app: &TestApp) -> i64 {
 
 /// Audit event names about a user, oldest first.
 async fn audit_names(app: &TestApp, user_id: Uuid) -> Vec<String> {
-    let mut events = app
-        .state
-        .db
-        .audit_events_for_user(user_id)
-        .await
-        .expect("audit events");
+    let mut events = app.state.db.audit_events_for_user(user_id).await.expect("audit events");
     events.reverse();
     events.into_iter().map(|e| e.event).collect()
 }
@@ -201,12 +186,7 @@ async fn audit_names(app: &TestApp, user_id: Uuid) -> Vec<String> {
 /// The private key the server signs with, read from its database: lets a
 /// test mint tokens that are validly signed but wrong in one other way.
 async fn server_signing_key(app: &TestApp) -> (String, String) {
-    let keys = app
-        .state
-        .db
-        .usable_signing_keys(0)
-        .await
-        .expect("signing keys");
+    let keys = app.state.db.usable_signing_keys(0).await.expect("signing keys");
     let key = keys
         .into_iter()
         .find(|k| k.retired_at.is_none())
@@ -219,13 +199,13 @@ async fn server_signing_key(app: &TestApp) -> (String, String) {
 async fn register_returns_tokens_and_a_locked_down_refresh_cookie(backend: Backend) {
     let app = spawn(backend, &[]).await;
     let response = app
-        .post_json("/api/auth/register", &json!({"email": " Ada@Example.com ", "password": GOOD_PASSWORD, "display_name": "Ada"}))
+        .post_json(
+            "/api/auth/register",
+            &json!({"email": " Ada@Example.com ", "password": GOOD_PASSWORD, "display_name": "Ada"}),
+        )
         .await;
     assert_eq!(response.status(), 201);
-    assert!(
-        no_store(&response),
-        "token responses carry Cache-Control: no-store"
-    );
+    assert!(no_store(&response), "token responses carry Cache-Control: no-store");
     let cookie = set_cookie(&response, REFRESH_COOKIE).expect("refresh cookie");
     let body: Value = response.json().await.expect("JSON");
 
@@ -244,12 +224,7 @@ async fn register_returns_tokens_and_a_locked_down_refresh_cookie(backend: Backe
             .as_str()
             .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok())
     );
-    let mut keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort();
     assert_eq!(keys, ["access_token", "expires_in", "token_type", "user"]);
 
@@ -257,10 +232,7 @@ async fn register_returns_tokens_and_a_locked_down_refresh_cookie(backend: Backe
     // and other sites.
     assert!(cookie.has("httponly") && cookie.has("secure"), "{cookie:?}");
     assert_eq!(
-        cookie
-            .attr("samesite")
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
+        cookie.attr("samesite").map(str::to_ascii_lowercase).as_deref(),
         Some("strict")
     );
     assert_eq!(cookie.attr("path"), Some("/api/auth"));
@@ -271,9 +243,7 @@ async fn register_returns_tokens_and_a_locked_down_refresh_cookie(backend: Backe
     );
     assert!(cookie.attr("domain").is_none(), "a host-only cookie");
     assert!(
-        URL_SAFE_NO_PAD
-            .decode(&cookie.value)
-            .is_ok_and(|raw| raw.len() >= 32),
+        URL_SAFE_NO_PAD.decode(&cookie.value).is_ok_and(|raw| raw.len() >= 32),
         "{}",
         cookie.value
     );
@@ -284,12 +254,7 @@ async fn register_returns_tokens_and_a_locked_down_refresh_cookie(backend: Backe
     let header = jwt_part(token, 0);
     assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["typ"], "at+jwt");
-    let jwks: Value = app
-        .get("/.well-known/jwks.json")
-        .await
-        .json()
-        .await
-        .expect("JWKS");
+    let jwks: Value = app.get("/.well-known/jwks.json").await.json().await.expect("JWKS");
     assert!(
         jwks["keys"]
             .as_array()
@@ -303,19 +268,9 @@ async fn register_returns_tokens_and_a_locked_down_refresh_cookie(backend: Backe
     assert_eq!(claims["role"], "user");
     assert_eq!(claims["iss"], app.base);
     assert!(claims["aud"].is_string() && claims["jti"].is_string() && claims["sid"].is_string());
-    assert_eq!(
-        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-        300
-    );
-    let allowed = [
-        "iss", "aud", "sub", "sid", "role", "iat", "nbf", "exp", "jti",
-    ];
-    let names: Vec<&str> = claims
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300);
+    let allowed = ["iss", "aud", "sub", "sid", "role", "iat", "nbf", "exp", "jti"];
+    let names: Vec<&str> = claims.as_object().unwrap().keys().map(String::as_str).collect();
     assert!(
         names.iter().all(|n| allowed.contains(n)),
         "unexpected claims (personal data?): {names:?}"
@@ -335,6 +290,22 @@ async fn register_returns_tokens_and_a_locked_down_refresh_cookie(backend: Backe
         .expect("session row");
     assert_eq!(stored, hash_token(&cookie.value));
     assert_ne!(stored, cookie.value);
+
+    // The password: argon2id with at least OWASP's minimum parameters.
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .expect("user row");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let params: std::collections::HashMap<&str, u32> = hash
+        .split('$')
+        .nth(3)
+        .expect("argon2 parameters")
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k, v.parse().expect("a number")))
+        .collect();
+    assert!(params["m"] >= 19_456 && params["t"] >= 2 && params["p"] >= 1, "{hash}");
 }
 
 async fn access_token_lifetime_follows_the_configuration(backend: Backend) {
@@ -342,22 +313,16 @@ async fn access_token_lifetime_follows_the_configuration(backend: Backend) {
     let signed = app.register(EMAIL, GOOD_PASSWORD).await;
     assert_eq!(signed.body.expires_in, 60);
     let claims = jwt_part(&signed.access_token, 1);
-    assert_eq!(
-        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-        60
-    );
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 60);
     assert_eq!(refresh_ok(&app, &signed.refresh).await.body.expires_in, 60);
 }
 
 async fn register_refuses_a_taken_email_whatever_its_case(backend: Backend) {
     let app = spawn(backend, &[]).await;
     app.register("Ada@Example.com", GOOD_PASSWORD).await;
-    for taken in ["ada@example.com", "ADA@EXAMPLE.COM", "  ada@example.com "] {
+    for taken in ["ADA@EXAMPLE.COM", "  ada@example.com "] {
         let response = app
-            .post_json(
-                "/api/auth/register",
-                &json!({"email": taken, "password": NEW_PASSWORD}),
-            )
+            .post_json("/api/auth/register", &json!({"email": taken, "password": NEW_PASSWORD}))
             .await;
         assert!(
             set_cookie(&response, REFRESH_COOKIE).is_none(),
@@ -371,35 +336,21 @@ async fn register_refuses_a_taken_email_whatever_its_case(backend: Backend) {
 async fn register_explains_every_invalid_field(backend: Backend) {
     let app = spawn(backend, &[]).await;
     let cases = [
-        (
-            json!({"email": EMAIL, "password": "short-pass"}),
-            "password",
-        ),
-        (
-            json!({"email": EMAIL, "password": "passwordpassword"}),
-            "password",
-        ),
-        (
-            json!({"email": EMAIL, "password": "1234567890123456789"}),
-            "password",
-        ),
-        (
-            json!({"email": EMAIL, "password": "qwertyuiopasdfghjkl"}),
-            "password",
-        ),
+        (json!({"email": EMAIL, "password": "short-pass"}), "password"),
+        (json!({"email": EMAIL, "password": "passwordpassword"}), "password"),
+        (json!({"email": EMAIL, "password": "1234567890123456789"}), "password"),
+        (json!({"email": EMAIL, "password": "qwertyuiopasdfghjkl"}), "password"),
         (
             json!({"email": "grace.hopper@example.com", "password": "Grace.Hopper@Example.com"}),
             "password",
         ),
         (
-            json!({"email": "not-an-email", "password": GOOD_PASSWORD}),
-            "email",
+            json!({"email": "grace.hopper.fan.club@example.com", "password": "Grace.Hopper.Fan.Club"}),
+            "password",
         ),
+        (json!({"email": "not-an-email", "password": GOOD_PASSWORD}), "email"),
         (json!({"email": "", "password": GOOD_PASSWORD}), "email"),
-        (
-            json!({"email": "a@localhost", "password": GOOD_PASSWORD}),
-            "email",
-        ),
+        (json!({"email": "a@localhost", "password": GOOD_PASSWORD}), "email"),
         (
             json!({"email": format!("{}@example.com", "a".repeat(250)), "password": GOOD_PASSWORD}),
             "email",
@@ -420,10 +371,7 @@ async fn register_explains_every_invalid_field(backend: Backend) {
             .as_array()
             .unwrap_or_else(|| panic!("no {field} problem for {body}: {error}"));
         assert!(
-            !problems.is_empty()
-                && problems
-                    .iter()
-                    .all(|p| p.as_str().is_some_and(|p| !p.is_empty())),
+            !problems.is_empty() && problems.iter().all(|p| p.as_str().is_some_and(|p| !p.is_empty())),
             "{error}"
         );
     }
@@ -435,10 +383,7 @@ async fn register_explains_every_invalid_field(backend: Backend) {
         )
         .await;
     let error = assert_error(response, 422, "validation_failed").await;
-    assert!(
-        error["fields"]["password"].to_string().contains("email"),
-        "{error}"
-    );
+    assert!(error["fields"]["password"].to_string().contains("email"), "{error}");
     // Every problem at once.
     let response = app
         .post_json(
@@ -448,10 +393,7 @@ async fn register_explains_every_invalid_field(backend: Backend) {
         .await;
     let error = assert_error(response, 422, "validation_failed").await;
     for field in ["email", "password", "display_name"] {
-        assert!(
-            error["fields"][field].is_array(),
-            "{field} missing: {error}"
-        );
+        assert!(error["fields"][field].is_array(), "{field} missing: {error}");
     }
     assert_eq!(user_count(&app).await, 0, "nothing was created");
 }
@@ -562,9 +504,7 @@ async fn oversized_bodies_are_refused_before_parsing(backend: Backend) {
 /// Sends a chunked POST over a raw connection and returns what came back.
 async fn chunked_post(app: &TestApp, path: &str, body: &[u8]) -> String {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut stream = tokio::net::TcpStream::connect(app.addr)
-        .await
-        .expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
     let mut request = format!(
         "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
         app.addr
@@ -583,29 +523,19 @@ async fn chunked_post(app: &TestApp, path: &str, body: &[u8]) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
-async fn an_overlong_password_is_refused_quickly(backend: Backend) {
+async fn passwords_are_bounded_in_bytes_and_counted_in_code_points(backend: Backend) {
     let app = spawn(backend, &[]).await;
-    app.register(EMAIL, GOOD_PASSWORD).await;
-    // Inside the body limit but far past the 1024-byte password limit: no
-    // argon2 over 60 KB, and a plain 422 / 401.
-    let long = "correct horse ".repeat(4300);
+    // Inside the body limit but far past the 1024-byte password limit: a
+    // plain 422 / 401 at once, without hashing 60 KB.
+    let huge = "correct horse ".repeat(4300);
     let started = Instant::now();
     let response = app
-        .post_json(
-            "/api/auth/register",
-            &json!({"email": "bob@example.com", "password": long}),
-        )
+        .post_json("/api/auth/register", &json!({"email": EMAIL, "password": huge}))
         .await;
     let error = assert_error(response, 422, "validation_failed").await;
-    assert!(
-        error["fields"]["password"].to_string().contains("1024"),
-        "{error}"
-    );
+    assert!(error["fields"]["password"].to_string().contains("1024"), "{error}");
     let response = app
-        .post_json(
-            "/api/auth/login",
-            &json!({"email": EMAIL, "password": long}),
-        )
+        .post_json("/api/auth/login", &json!({"email": EMAIL, "password": huge}))
         .await;
     assert_error(response, 401, "invalid_credentials").await;
     assert!(
@@ -613,6 +543,65 @@ async fn an_overlong_password_is_refused_quickly(backend: Backend) {
         "took {:?}",
         started.elapsed()
     );
+
+    // 1024 bytes is the limit, and the whole of it is verified.
+    let longest = varied_ascii(1024);
+    let response = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"email": EMAIL, "password": format!("{longest}x")}),
+        )
+        .await;
+    assert_error(response, 422, "validation_failed").await;
+    app.register(EMAIL, &longest).await;
+    app.login(EMAIL, &longest).await;
+    let response = app
+        .post_json("/api/auth/login", &json!({"email": EMAIL, "password": &longest[..72]}))
+        .await;
+    assert_error(response, 401, "invalid_credentials").await;
+
+    // Length counts code points, not bytes: 14 CJK characters (42 bytes) are
+    // too short, 15 are enough.
+    let cjk = "天地玄黄宇宙洪荒日月盈昃辰宿列";
+    let fourteen: String = cjk.chars().take(14).collect();
+    let response = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"email": "bob@example.com", "password": fourteen}),
+        )
+        .await;
+    let error = assert_error(response, 422, "validation_failed").await;
+    assert!(error["fields"]["password"].to_string().contains("15"), "{error}");
+    app.register("bob@example.com", cjk).await;
+
+    // NFKC: the same passphrase typed in full-width forms is the same password.
+    let full_width: String = GOOD_PASSWORD
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() {
+                char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap()
+            } else {
+                c
+            }
+        })
+        .collect();
+    assert_ne!(full_width, GOOD_PASSWORD);
+    app.register("carol@example.com", &full_width).await;
+    app.login("carol@example.com", GOOD_PASSWORD).await;
+}
+
+/// `len` bytes of printable ASCII without repeats a strength meter would
+/// punish.
+fn varied_ascii(len: usize) -> String {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            char::from(b'!' + ((state >> 33) % 94) as u8)
+        })
+        .collect()
 }
 
 // --- login ---------------------------------------------------------------
@@ -629,9 +618,7 @@ async fn login_starts_a_new_session(backend: Backend) {
     assert_eq!(response.status(), 200);
     assert!(no_store(&response));
     let cookie = set_cookie(&response, REFRESH_COOKIE).expect("refresh cookie");
-    assert!(
-        cookie.has("httponly") && cookie.has("secure") && cookie.attr("path") == Some("/api/auth")
-    );
+    assert!(cookie.has("httponly") && cookie.has("secure") && cookie.attr("path") == Some("/api/auth"));
     let second = SignedIn::from_response(response).await;
     assert_eq!(second.body.token_type, "Bearer");
     assert_eq!(second.body.user, first.body.user);
@@ -650,31 +637,73 @@ async fn failed_logins_are_indistinguishable(backend: Backend) {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
+    let extra = format!("{GOOD_PASSWORD}x");
+    // (what, body, whether the account exists)
     let attempts = [
-        json!({"email": EMAIL, "password": NEW_PASSWORD}), // wrong password
-        json!({"email": "nobody@example.com", "password": GOOD_PASSWORD}), // unknown email
-        json!({"email": "carol@example.com", "password": GOOD_PASSWORD}), // disabled account
-        json!({"email": EMAIL, "password": GOOD_PASSWORD.to_uppercase()}), // case matters in passwords
-        json!({"email": EMAIL, "password": &GOOD_PASSWORD[..GOOD_PASSWORD.len() - 1]}), // no truncation
+        (
+            "wrong password",
+            json!({"email": EMAIL, "password": NEW_PASSWORD}),
+            true,
+        ),
+        (
+            "unknown email",
+            json!({"email": "nobody@example.com", "password": GOOD_PASSWORD}),
+            false,
+        ),
+        (
+            "disabled account",
+            json!({"email": "carol@example.com", "password": GOOD_PASSWORD}),
+            true,
+        ),
+        (
+            "truncated password",
+            json!({"email": EMAIL, "password": &GOOD_PASSWORD[..GOOD_PASSWORD.len() - 1]}),
+            true,
+        ),
+        (
+            "another unknown email",
+            json!({"email": "nobody.else@example.com", "password": NEW_PASSWORD}),
+            false,
+        ),
+        (
+            "password plus a character",
+            json!({"email": EMAIL, "password": extra}),
+            true,
+        ),
     ];
     let mut answers = Vec::new();
-    for body in &attempts {
+    let (mut known_fastest, mut unknown_fastest) = (Duration::MAX, Duration::MAX);
+    for (what, body, exists) in &attempts {
+        let started = Instant::now();
         let response = app.post_json("/api/auth/login", body).await;
-        assert!(set_cookie(&response, REFRESH_COOKIE).is_none(), "{body}");
+        let took = started.elapsed();
+        if *exists {
+            known_fastest = known_fastest.min(took);
+        } else {
+            unknown_fastest = unknown_fastest.min(took);
+        }
+        assert!(set_cookie(&response, REFRESH_COOKIE).is_none(), "{what}");
         let status = response.status();
         let challenge = response.headers().get("www-authenticate").cloned();
         let error = assert_error(response, 401, "invalid_credentials").await;
         answers.push((status, challenge, error));
     }
-    for answer in &answers[1..] {
-        assert_eq!(answer, &answers[0], "failed logins must answer identically");
+    for (answer, (what, ..)) in answers.iter().zip(&attempts).skip(1) {
+        assert_eq!(answer, &answers[0], "{what} must answer like a wrong password");
     }
+    // No timing oracle: an unknown email costs the same argon2 work. (A
+    // loose bound: skipping the hash would be about a hundred times faster.)
+    assert!(
+        unknown_fastest * 4 > known_fastest,
+        "unknown emails answer in {unknown_fastest:?}, known ones in {known_fastest:?}"
+    );
 }
 
 async fn hostile_emails_never_break_the_server(backend: Backend) {
     let app = spawn(backend, &[]).await;
     app.register(EMAIL, GOOD_PASSWORD).await;
-    let hostile = [
+    // Not addresses at all: 401 on login, 422 on register, never 500.
+    let malformed = [
         "ada\u{0}@example.com",
         "\u{0}",
         "ada@example.com\u{0}",
@@ -682,34 +711,27 @@ async fn hostile_emails_never_break_the_server(backend: Backend) {
         "ada@example.com' --",
         "' OR 1=1; DROP TABLE users; --@example.com",
         "ada@example.com\"; DELETE FROM sessions; --",
-        "%@example.com",
-        "_@example.com",
-        "ad%@example.com",
-        "\\\\@example.com",
     ];
-    for email in hostile {
-        let response = app
-            .post_json(
-                "/api/auth/login",
-                &json!({"email": email, "password": GOOD_PASSWORD}),
-            )
-            .await;
+    for email in malformed {
+        let body = json!({"email": email, "password": GOOD_PASSWORD});
+        let response = app.post_json("/api/auth/login", &body).await;
         assert_error(response, 401, "invalid_credentials").await;
-        let response = app
-            .post_json(
-                "/api/auth/register",
-                &json!({"email": email, "password": GOOD_PASSWORD}),
-            )
-            .await;
-        let status = response.status().as_u16();
-        assert!(
-            status == 201 || status == 422,
-            "register {email:?} answered {status}"
-        );
+        let response = app.post_json("/api/auth/register", &body).await;
+        let error = assert_error(response, 422, "validation_failed").await;
+        assert!(error["fields"]["email"].is_array(), "{email:?}: {error}");
+    }
+    // Plausible addresses full of SQL metacharacters reach the database.
+    for email in ["x'or'1'='1@example.com", "%@example.com", "ada'--@example.com"] {
+        let body = json!({"email": email, "password": GOOD_PASSWORD});
+        let response = app.post_json("/api/auth/login", &body).await;
+        assert_error(response, 401, "invalid_credentials").await;
     }
     // NUL in the other fields too.
     let response = app
-        .post_json("/api/auth/register", &json!({"email": "nul@example.com", "password": GOOD_PASSWORD, "display_name": "a\u{0}b"}))
+        .post_json(
+            "/api/auth/register",
+            &json!({"email": "nul@example.com", "password": GOOD_PASSWORD, "display_name": "a\u{0}b"}),
+        )
         .await;
     assert_error(response, 422, "validation_failed").await;
     let response = app
@@ -722,18 +744,11 @@ async fn hostile_emails_never_break_the_server(backend: Backend) {
     // Quotes are legal in an address and round-trip.
     let quoted = "o'brien+tag@example.co.uk";
     app.register(quoted, GOOD_PASSWORD).await;
-    assert_eq!(
-        app.login(quoted, GOOD_PASSWORD).await.body.user.email,
-        quoted
-    );
-    // The table survived, and wildcards matched nobody.
-    assert_eq!(app.login(EMAIL, GOOD_PASSWORD).await.body.user.email, EMAIL);
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email_key = $1")
-        .bind(EMAIL)
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 1);
+    let signed = app.login(quoted, GOOD_PASSWORD).await;
+    assert_eq!(signed.body.user.email, quoted);
+    // The tables survived.
+    assert_eq!(user_count(&app).await, 2);
+    assert_eq!(live_sessions_in_db(&app, signed.body.user.id).await, 2);
 }
 
 // --- the Bearer boundary -------------------------------------------------
@@ -827,10 +842,7 @@ async fn forged_and_foreign_tokens_are_refused(backend: Backend) {
     for alg in ["none", "None", "NONE"] {
         let mut h = header.clone();
         h["alg"] = json!(alg);
-        forged.push((
-            "alg none",
-            format!("{}.{}.", b64_json(&h), b64_json(&claims)),
-        ));
+        forged.push(("alg none", format!("{}.{}.", b64_json(&h), b64_json(&claims))));
         forged.push((
             "alg none, old signature",
             format!(
@@ -842,20 +854,14 @@ async fn forged_and_foreign_tokens_are_refused(backend: Backend) {
         ));
     }
     // HS256 with the public key (from the JWKS) as the HMAC secret.
-    let jwks: Value = app
-        .get("/.well-known/jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
     let x = jwks["keys"][0]["x"].as_str().unwrap().to_string();
     let raw_public = URL_SAFE_NO_PAD.decode(&x).unwrap();
     for secret in [raw_public.as_slice(), x.as_bytes()] {
         let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
         h.typ = Some("at+jwt".into());
         h.kid = Some(kid.clone());
-        let hs = jsonwebtoken::encode(&h, &claims, &jsonwebtoken::EncodingKey::from_secret(secret))
-            .unwrap();
+        let hs = jsonwebtoken::encode(&h, &claims, &jsonwebtoken::EncodingKey::from_secret(secret)).unwrap();
         forged.push(("HS256 with the public key", hs));
     }
     // The real signature over a changed payload.
@@ -877,20 +883,14 @@ async fn forged_and_foreign_tokens_are_refused(backend: Backend) {
     let mut unknown_kid = header.clone();
     unknown_kid["kid"] = json!("not-a-kid-we-know");
     forged.push(("unknown kid", forge(&unknown_kid, &claims, &stranger)));
-    forged.push((
-        "a stranger's key under our kid",
-        forge(&header, &claims, &stranger),
-    ));
+    forged.push(("a stranger's key under our kid", forge(&header, &claims, &stranger)));
     let stranger_x = {
         let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&stranger).unwrap();
         URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes())
     };
     let mut embedded = header.clone();
     embedded["jwk"] = json!({"kty": "OKP", "crv": "Ed25519", "x": stranger_x, "kid": kid});
-    forged.push((
-        "a key embedded in the token",
-        forge(&embedded, &claims, &stranger),
-    ));
+    forged.push(("a key embedded in the token", forge(&embedded, &claims, &stranger)));
     let mut no_kid = header.clone();
     no_kid.as_object_mut().unwrap().remove("kid");
     forged.push(("no kid, stranger's key", forge(&no_kid, &claims, &stranger)));
@@ -949,14 +949,15 @@ async fn validly_signed_tokens_with_bad_claims_are_refused(backend: Backend) {
             header_with("typ", json!("JWT")),
             claims.clone(),
         ),
-        (
-            "crit extension",
-            header_with("crit", json!(["exp"])),
-            claims.clone(),
-        ),
+        ("crit extension", header_with("crit", json!(["exp"])), claims.clone()),
         (
             "jku header",
             header_with("jku", json!("https://evil.example/jwks.json")),
+            claims.clone(),
+        ),
+        (
+            "x5c header",
+            header_with("x5c", json!([URL_SAFE_NO_PAD.encode(b"not a certificate")])),
             claims.clone(),
         ),
         (
@@ -974,11 +975,7 @@ async fn validly_signed_tokens_with_bad_claims_are_refused(backend: Backend) {
             header.clone(),
             with("exp", json!(now - 50)),
         ),
-        (
-            "not valid for a minute",
-            header.clone(),
-            with("nbf", json!(now + 60)),
-        ),
+        ("not valid for a minute", header.clone(), with("nbf", json!(now + 60))),
         (
             "wrong audience",
             header.clone(),
@@ -1014,11 +1011,7 @@ async fn validly_signed_tokens_with_bad_claims_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(logout.status(), 204);
-    let revoked = forge(
-        &header,
-        &with("sid", json!(sid_of(&other.access_token))),
-        &pem,
-    );
+    let revoked = forge(&header, &with("sid", json!(sid_of(&other.access_token))), &pem);
     assert_invalid_token(me(&app, &revoked).await).await;
 }
 
@@ -1052,10 +1045,7 @@ async fn jwks_publishes_public_keys_that_verify_our_tokens(backend: Backend) {
 
     // Another service verifies a token with nothing but the JWKS.
     let signed = app.register(EMAIL, GOOD_PASSWORD).await;
-    let kid = jwt_part(&signed.access_token, 0)["kid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let kid = jwt_part(&signed.access_token, 0)["kid"].as_str().unwrap().to_string();
     let jwk = keys
         .iter()
         .find(|k| k["kid"] == kid.as_str())
@@ -1064,8 +1054,8 @@ async fn jwks_publishes_public_keys_that_verify_our_tokens(backend: Backend) {
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
     validation.set_issuer(&[&app.base]);
     validation.set_audience(&[jwt_part(&signed.access_token, 1)["aud"].as_str().unwrap()]);
-    let verified = jsonwebtoken::decode::<Value>(&signed.access_token, &key, &validation)
-        .expect("verifies with the JWKS");
+    let verified =
+        jsonwebtoken::decode::<Value>(&signed.access_token, &key, &validation).expect("verifies with the JWKS");
     assert_eq!(verified.claims["sub"], signed.body.user.id.to_string());
 }
 
@@ -1083,9 +1073,7 @@ async fn patch_me_sets_and_clears_the_display_name(backend: Backend) {
             .send()
     };
 
-    let response = patch(json!({"display_name": "  Ada Lovelace "}))
-        .await
-        .unwrap();
+    let response = patch(json!({"display_name": "  Ada Lovelace "})).await.unwrap();
     assert_eq!(response.status(), 200);
     let user: latchkey_types::User = response.json().await.unwrap();
     assert_eq!(user.display_name.as_deref(), Some("Ada Lovelace"));
@@ -1126,12 +1114,7 @@ async fn patch_me_sets_and_clears_the_display_name(backend: Backend) {
         .await;
         assert!(error["fields"]["display_name"].is_array(), "{error}");
     }
-    assert_error(
-        patch(json!({"display_name": 42})).await.unwrap(),
-        400,
-        "bad_request",
-    )
-    .await;
+    assert_error(patch(json!({"display_name": 42})).await.unwrap(), 400, "bad_request").await;
     let fetched: latchkey_types::User = me(&app, token).await.json().await.unwrap();
     assert_eq!(
         fetched.display_name.as_deref(),
@@ -1139,10 +1122,7 @@ async fn patch_me_sets_and_clears_the_display_name(backend: Backend) {
         "refused patches change nothing"
     );
 
-    for clear in [
-        json!({"display_name": null}),
-        json!({"display_name": "   "}),
-    ] {
+    for clear in [json!({"display_name": null}), json!({"display_name": "   "})] {
         patch(json!({"display_name": "Ada"})).await.unwrap();
         let user: latchkey_types::User = patch(clear.clone()).await.unwrap().json().await.unwrap();
         assert_eq!(user.display_name, None, "{clear}");
@@ -1175,17 +1155,9 @@ async fn changing_the_password_revokes_every_other_session(backend: Backend) {
     )
     .await;
     assert!(error["fields"]["current_password"].is_array(), "{error}");
-    for weak in ["short", "passwordpassword", EMAIL, "ADA@example.com"] {
-        let error = assert_error(
-            change(GOOD_PASSWORD, weak).await.unwrap(),
-            422,
-            "validation_failed",
-        )
-        .await;
-        assert!(
-            error["fields"]["new_password"].is_array(),
-            "{weak}: {error}"
-        );
+    for weak in ["passwordpassword", "ADA@example.com"] {
+        let error = assert_error(change(GOOD_PASSWORD, weak).await.unwrap(), 422, "validation_failed").await;
+        assert!(error["fields"]["new_password"].is_array(), "{weak}: {error}");
     }
     // Refused changes changed nothing.
     assert_token_works(&app, &other.access_token).await;
@@ -1204,10 +1176,7 @@ async fn changing_the_password_revokes_every_other_session(backend: Backend) {
 
     // Only the new password signs in now.
     let response = app
-        .post_json(
-            "/api/auth/login",
-            &json!({"email": EMAIL, "password": GOOD_PASSWORD}),
-        )
+        .post_json("/api/auth/login", &json!({"email": EMAIL, "password": GOOD_PASSWORD}))
         .await;
     assert_error(response, 401, "invalid_credentials").await;
     app.login(EMAIL, NEW_PASSWORD).await;
@@ -1244,18 +1213,8 @@ async fn sessions_can_be_listed_and_revoked(backend: Backend) {
 
     // Someone else's session, garbage and unknown ids: 404, nothing revoked.
     let bobs = sid_of(&bob.access_token).to_string();
-    for id in [
-        bobs.as_str(),
-        "not-a-uuid",
-        &Uuid::now_v7().to_string(),
-        "1%20OR%201=1",
-    ] {
-        assert_error(
-            delete(&first.access_token, id).await.unwrap(),
-            404,
-            "not_found",
-        )
-        .await;
+    for id in [bobs.as_str(), "not-a-uuid", &Uuid::now_v7().to_string(), "1%20OR%201=1"] {
+        assert_error(delete(&first.access_token, id).await.unwrap(), 404, "not_found").await;
     }
     assert_token_works(&app, &bob.access_token).await;
     refresh_ok(&app, &bob.refresh).await;
@@ -1271,12 +1230,7 @@ async fn sessions_can_be_listed_and_revoked(backend: Backend) {
         sessions.iter().map(|s| s.id).collect::<Vec<_>>(),
         [sid_of(&second.access_token)]
     );
-    assert_error(
-        delete(&second.access_token, &first_id).await.unwrap(),
-        404,
-        "not_found",
-    )
-    .await;
+    assert_error(delete(&second.access_token, &first_id).await.unwrap(), 404, "not_found").await;
     assert_invalid_token(delete("", &first_id).await.unwrap()).await;
     assert!(
         audit_names(&app, first.body.user.id)
@@ -1306,10 +1260,7 @@ async fn refresh_rotates_the_cookie_and_issues_a_new_access_token(backend: Backe
     );
     assert!(cookie.max_age().is_some_and(|age| age > 0));
     let renewed = SignedIn::from_response(response).await;
-    assert_ne!(
-        renewed.refresh, signed.refresh,
-        "the refresh cookie rotates"
-    );
+    assert_ne!(renewed.refresh, signed.refresh, "the refresh cookie rotates");
     assert_ne!(renewed.access_token, signed.access_token);
     assert_eq!(renewed.body.token_type, "Bearer");
     assert_eq!(renewed.body.expires_in, 300);
@@ -1334,12 +1285,7 @@ async fn refresh_rotates_the_cookie_and_issues_a_new_access_token(backend: Backe
         .await
         .unwrap();
     assert_refresh_refused(response).await;
-    for bogus in [
-        "nope",
-        &"A".repeat(43),
-        &hash_token(&third.refresh),
-        &"x".repeat(500),
-    ] {
+    for bogus in ["nope", &"A".repeat(43), &hash_token(&third.refresh), &"x".repeat(500)] {
         assert_refresh_refused(app.refresh_with(bogus).await).await;
     }
     let response = post(&app, "/api/auth/refresh", None)
@@ -1358,7 +1304,8 @@ async fn refresh_reuse_after_the_grace_window_revokes_the_whole_session(backend:
     let stolen = app.register(EMAIL, GOOD_PASSWORD).await;
     let elsewhere = app.login(EMAIL, GOOD_PASSWORD).await;
     let current = refresh_ok(&app, &stolen.refresh).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The rotation happened before the answer, so this is past the window.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
 
     assert_refresh_refused(app.refresh_with(&stolen.refresh).await).await;
     // The whole session is dead: its current cookie and every access token.
@@ -1369,12 +1316,7 @@ async fn refresh_reuse_after_the_grace_window_revokes_the_whole_session(backend:
     assert_token_works(&app, &elsewhere.access_token).await;
     refresh_ok(&app, &elsewhere.refresh).await;
 
-    let events = app
-        .state
-        .db
-        .audit_events_for_user(stolen.body.user.id)
-        .await
-        .unwrap();
+    let events = app.state.db.audit_events_for_user(stolen.body.user.id).await.unwrap();
     let reuse = events
         .iter()
         .find(|e| e.event == "refresh.reuse_detected")
@@ -1407,10 +1349,7 @@ async fn refreshes_inside_the_window_get_the_same_successor(backend: Backend) {
     let a = refresh_ok(&app, &signed.refresh).await;
     let b = refresh_ok(&app, &signed.refresh).await;
     let c = refresh_ok(&app, &signed.refresh).await;
-    assert_eq!(
-        a.refresh, b.refresh,
-        "the second tab gets the same successor"
-    );
+    assert_eq!(a.refresh, b.refresh, "the second tab gets the same successor");
     assert_eq!(a.refresh, c.refresh);
     assert_ne!(a.refresh, signed.refresh);
     for tab in [&a, &b, &c] {
@@ -1479,11 +1418,7 @@ async fn racing_refreshes_all_succeed_and_leave_one_live_token(backend: Backend)
         &session_id,
     )
     .await;
-    assert_eq!(
-        issued,
-        ROUNDS as i64 + 1,
-        "one token issued per round, plus the first"
-    );
+    assert_eq!(issued, ROUNDS as i64 + 1, "one token issued per round, plus the first");
     refresh_ok(&app, &cookie).await;
 }
 
@@ -1505,10 +1440,7 @@ async fn cross_site_requests_change_nothing(backend: Backend) {
             .send()
             .await
             .unwrap();
-        assert!(
-            set_cookie(&response, REFRESH_COOKIE).is_none(),
-            "{name}: {value}"
-        );
+        assert!(set_cookie(&response, REFRESH_COOKIE).is_none(), "{name}: {value}");
         assert_error(response, 403, "csrf_rejected").await;
         let response = post(&app, "/api/auth/logout", Some(&signed.refresh))
             .header(name, value)
@@ -1556,6 +1488,103 @@ async fn cross_site_requests_change_nothing(backend: Backend) {
     assert_eq!(response.status(), 200);
 }
 
+async fn safe_methods_change_nothing_and_cors_stays_off(backend: Backend) {
+    let app = spawn(backend, &[]).await;
+    let signed = app.register(EMAIL, GOOD_PASSWORD).await;
+    let cookie = format!("{REFRESH_COOKIE}={}", signed.refresh);
+    for path in [
+        "/api/auth/refresh",
+        "/api/auth/logout",
+        "/api/auth/logout-all",
+        "/api/auth/login",
+    ] {
+        for method in [reqwest::Method::GET, reqwest::Method::HEAD, reqwest::Method::OPTIONS] {
+            let response = bare_client()
+                .request(method.clone(), app.url(path))
+                .header("cookie", &cookie)
+                .bearer_auth(&signed.access_token)
+                .header("origin", "https://evil.example")
+                .header("access-control-request-method", "POST")
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                !response.status().is_success(),
+                "{method} {path} answered {}",
+                response.status()
+            );
+            assert!(
+                set_cookie(&response, REFRESH_COOKIE).is_none(),
+                "{method} {path} set the cookie"
+            );
+            assert_no_cors(&response);
+        }
+    }
+    // A cross-origin read of a protected route gets no CORS grant either.
+    let response = bare_client()
+        .get(app.url("/api/me"))
+        .bearer_auth(&signed.access_token)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_no_cors(&response);
+    // Nothing ended or rotated.
+    assert_token_works(&app, &signed.access_token).await;
+    let generation = scalar(
+        &app,
+        "SELECT generation FROM sessions WHERE id = $1",
+        &sid_of(&signed.access_token).to_string(),
+    )
+    .await;
+    assert_eq!(generation, 0);
+    refresh_ok(&app, &signed.refresh).await;
+}
+
+fn assert_no_cors(response: &reqwest::Response) {
+    for header in ["access-control-allow-origin", "access-control-allow-credentials"] {
+        assert!(
+            response.headers().get(header).is_none(),
+            "{header} on {}: {:?}",
+            response.url(),
+            response.headers()
+        );
+    }
+}
+
+async fn concurrent_registrations_of_one_email_create_one_account(backend: Backend) {
+    let app = spawn(backend, &["--hash-permits=4"]).await;
+    let mut racers = tokio::task::JoinSet::new();
+    for email in [
+        "race@example.com",
+        "RACE@example.com",
+        "Race@Example.com",
+        "race@EXAMPLE.COM",
+    ] {
+        let url = app.url("/api/auth/register");
+        racers.spawn(async move {
+            let response = bare_client()
+                .post(url)
+                .json(&json!({"email": email, "password": GOOD_PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap_or_default())
+        });
+    }
+    let mut created = 0;
+    while let Some(result) = racers.join_next().await {
+        match result.expect("task") {
+            (201, _) => created += 1,
+            (409, body) => assert_eq!(body["error"], "email_taken", "{body}"),
+            (status, body) => panic!("a racing registration answered {status}: {body}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(user_count(&app).await, 1);
+}
+
 // --- logout --------------------------------------------------------------
 
 async fn logout_ends_the_session_of_the_cookie(backend: Backend) {
@@ -1572,10 +1601,7 @@ async fn logout_ends_the_session_of_the_cookie(backend: Backend) {
     assert!(no_store(&response));
     assert_cookie_cleared(&response);
     let cleared = set_cookie(&response, REFRESH_COOKIE).unwrap();
-    assert!(
-        cleared.has("httponly") && cleared.has("secure"),
-        "{cleared:?}"
-    );
+    assert!(cleared.has("httponly") && cleared.has("secure"), "{cleared:?}");
     assert_token_dies_within_a_second(&app, &ended.access_token).await;
     assert_refresh_refused(app.refresh_with(&ended.refresh).await).await;
     // The user's other session is untouched.
@@ -1590,6 +1616,7 @@ async fn logout_ends_the_session_of_the_cookie(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
+    assert_cookie_cleared(&response);
     assert_token_dies_within_a_second(&app, &bearer_only.access_token).await;
     assert_refresh_refused(app.refresh_with(&bearer_only.refresh).await).await;
 
@@ -1621,7 +1648,6 @@ async fn logout_all_ends_every_session_of_the_user(backend: Backend) {
     let app = spawn(backend, &[]).await;
     let sessions = [
         app.register(EMAIL, GOOD_PASSWORD).await,
-        app.login(EMAIL, GOOD_PASSWORD).await,
         app.login(EMAIL, GOOD_PASSWORD).await,
     ];
     let bob = app.register("bob@example.com", GOOD_PASSWORD).await;
@@ -1657,7 +1683,6 @@ async fn logout_all_ends_every_session_of_the_user(backend: Backend) {
 async fn repeated_wrong_passwords_lock_the_account(backend: Backend) {
     let app = spawn(backend, &[]).await;
     app.register(EMAIL, GOOD_PASSWORD).await;
-    app.register("bob@example.com", GOOD_PASSWORD).await;
     let wrong = json!({"email": EMAIL, "password": NEW_PASSWORD});
     let mut limited_at = None;
     for attempt in 1..30 {
@@ -1674,16 +1699,19 @@ async fn repeated_wrong_passwords_lock_the_account(backend: Backend) {
     // Locked whatever the password, and whatever the email's case.
     for email in [EMAIL, "ADA@Example.com"] {
         let response = app
-            .post_json(
-                "/api/auth/login",
-                &json!({"email": email, "password": GOOD_PASSWORD}),
-            )
+            .post_json("/api/auth/login", &json!({"email": email, "password": GOOD_PASSWORD}))
             .await;
         assert!(set_cookie(&response, REFRESH_COOKIE).is_none());
         assert_retry_after(response, 15 * 60).await;
     }
     // Another account from the same address is not locked.
-    app.login("bob@example.com", GOOD_PASSWORD).await;
+    let response = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"email": "bob@example.com", "password": GOOD_PASSWORD}),
+        )
+        .await;
+    assert_error(response, 401, "invalid_credentials").await;
 }
 
 /// 429 `rate_limited` with a `Retry-After` of 1..=max seconds.
@@ -1708,23 +1736,19 @@ async fn the_address_limit_applies_to_login_register_and_refresh(backend: Backen
     if into_minute > 57_000 {
         tokio::time::sleep(Duration::from_millis((60_500 - into_minute) as u64)).await;
     }
-    for attempt in 1..=5 {
+    // Each attempt claims another client address: X-Forwarded-For from an
+    // untrusted peer must not buy fresh limits.
+    let attempt = |n: u32| {
+        post(&app, "/api/auth/login", None)
+            .header("x-forwarded-for", format!("203.0.113.{n}"))
+            .json(&json!({"email": "nobody", "password": "x"}))
+            .send()
+    };
+    for n in 1..=5 {
         // Not even an address: refused without argon2 work, but counted.
-        let response = app
-            .post_json(
-                "/api/auth/login",
-                &json!({"email": "nobody", "password": "x"}),
-            )
-            .await;
-        assert_eq!(response.status(), 401, "attempt {attempt}");
+        assert_eq!(attempt(n).await.unwrap().status(), 401, "attempt {n}");
     }
-    let response = app
-        .post_json(
-            "/api/auth/login",
-            &json!({"email": "nobody@example.com", "password": "x"}),
-        )
-        .await;
-    assert_retry_after(response, 60).await;
+    assert_retry_after(attempt(6).await.unwrap(), 60).await;
     let response = app
         .post_json(
             "/api/auth/register",
@@ -1761,12 +1785,13 @@ async fn signing_in_past_the_session_cap_evicts_the_oldest(backend: Backend) {
 async fn idle_sessions_expire_and_use_keeps_them_alive(backend: Backend) {
     let app = spawn(backend, &["--refresh-idle-secs=2"]).await;
     let signed = app.register(EMAIL, GOOD_PASSWORD).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let renewed = refresh_ok(&app, &signed.refresh).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    // 2.4 s after sign-in: alive only because the refresh slid the window.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // 2.2 s after sign-in: alive only because the refresh slid the window.
     let renewed = refresh_ok(&app, &renewed.refresh).await;
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    // Idle for longer than 2 s: over.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_refresh_refused(app.refresh_with(&renewed.refresh).await).await;
     let listed: Vec<Value> = app
         .get_with_bearer("/api/me/sessions", &renewed.access_token)
@@ -1774,10 +1799,7 @@ async fn idle_sessions_expire_and_use_keeps_them_alive(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert!(
-        listed.is_empty(),
-        "an idle-expired session is not listed: {listed:?}"
-    );
+    assert!(listed.is_empty(), "an idle-expired session is not listed: {listed:?}");
 }
 
 async fn sessions_end_at_their_absolute_lifetime(backend: Backend) {
@@ -1789,13 +1811,169 @@ async fn sessions_end_at_their_absolute_lifetime(backend: Backend) {
     let max_age = set_cookie(&response, REFRESH_COOKIE)
         .and_then(|c| c.max_age())
         .expect("Max-Age");
-    assert!(
-        max_age <= 1,
-        "the cookie outlives the session: Max-Age={max_age}"
-    );
+    assert!(max_age <= 1, "the cookie outlives the session: Max-Age={max_age}");
     let renewed = SignedIn::from_response(response).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_refresh_refused(app.refresh_with(&renewed.refresh).await).await;
+}
+
+async fn forwarded_for_counts_only_from_trusted_proxies(backend: Backend) {
+    let app = spawn(backend, &["--trusted-proxies=127.0.0.1", "--rate-address-per-min=2"]).await;
+    let into_minute = chrono::Utc::now().timestamp_millis().rem_euclid(60_000);
+    if into_minute > 57_000 {
+        tokio::time::sleep(Duration::from_millis((60_500 - into_minute) as u64)).await;
+    }
+    let login_from = |forwarded: &str| {
+        post(&app, "/api/auth/login", None)
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"email": "nobody", "password": "x"}))
+            .send()
+    };
+    // Behind a trusted proxy, each client has its own limit...
+    for _ in 0..2 {
+        assert_eq!(login_from("198.51.100.1").await.unwrap().status(), 401);
+    }
+    assert_retry_after(login_from("198.51.100.1").await.unwrap(), 60).await;
+    assert_eq!(login_from("198.51.100.2").await.unwrap().status(), 401);
+    // ...and only the entry the proxy added counts: a client-supplied one
+    // to its left buys nothing.
+    assert_retry_after(login_from("6.6.6.6, 198.51.100.1").await.unwrap(), 60).await;
+    // The session and audit trail record the client, not the proxy.
+    let response = post(&app, "/api/auth/register", None)
+        .header("x-forwarded-for", "203.0.113.7")
+        .json(&json!({"email": EMAIL, "password": GOOD_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let signed = SignedIn::from_response(response).await;
+    let sessions = list_sessions(&app, &signed.access_token).await;
+    assert_eq!(sessions[0].ip.as_deref(), Some("203.0.113.7"));
+}
+
+async fn the_refresh_cookie_name_and_secure_flag_are_configurable(backend: Backend) {
+    let app = spawn(backend, &["--cookie-secure=false", "--refresh-cookie=lk-refresh"]).await;
+    let response = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"email": EMAIL, "password": GOOD_PASSWORD}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    assert!(set_cookie(&response, REFRESH_COOKIE).is_none());
+    let cookie = set_cookie(&response, "lk-refresh").expect("the configured name");
+    assert!(!cookie.has("secure"), "{cookie:?}");
+    assert!(
+        cookie.has("httponly") && cookie.attr("path") == Some("/api/auth"),
+        "{cookie:?}"
+    );
+    assert_eq!(
+        cookie.attr("samesite").map(str::to_ascii_lowercase).as_deref(),
+        Some("strict")
+    );
+    let refresh = |name: &str| {
+        post(&app, "/api/auth/refresh", None)
+            .header("cookie", format!("{name}={}", cookie.value))
+            .json(&json!({}))
+            .send()
+    };
+    // Only the configured name is read.
+    let response = refresh(REFRESH_COOKIE).await.unwrap();
+    assert_error(response, 401, "invalid_refresh_token").await;
+    let response = refresh("lk-refresh").await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(set_cookie(&response, "lk-refresh").is_some_and(|c| c.value != cookie.value));
+}
+
+/// The configuration flags alone, as the binary parses them.
+#[derive(clap::Parser)]
+struct Flags {
+    #[command(flatten)]
+    config: latchkey::config::Config,
+}
+
+fn settings_from(flags: &[&str]) -> anyhow::Result<latchkey::config::Settings> {
+    use clap::Parser as _;
+    let args = std::iter::once("latchkey").chain(flags.iter().copied());
+    Flags::try_parse_from(args)
+        .map_err(anyhow::Error::from)?
+        .config
+        .validate()
+}
+
+/// A cookie browsers would drop (RFC 6265bis: `__Host-` needs `Path=/`; a
+/// name is a token) would silently break every sign-in: refuse it at start.
+/// (No database involved, so a plain test rather than one per backend.)
+#[test]
+fn refresh_cookie_names_browsers_would_drop_are_refused_at_start() {
+    assert!(settings_from(&["--refresh-cookie=lk-refresh"]).is_ok());
+    let accepted: Vec<&str> = [
+        "__Host-latchkey-refresh",
+        "",
+        "bad name",
+        "bad;name",
+        "bad=name",
+        "bad,name",
+        "bäd",
+    ]
+    .into_iter()
+    .filter(|name| settings_from(&[&format!("--refresh-cookie={name}")]).is_ok())
+    .collect();
+    assert!(
+        accepted.is_empty(),
+        "accepted as the refresh cookie's name: {accepted:?}"
+    );
+}
+
+// --- replicas --------------------------------------------------------
+
+/// Replicas behind one public origin, on one database.
+const REPLICA_FLAGS: [&str; 2] = [
+    "--public-origin=https://latchkey.example",
+    "--rate-address-per-min=100000",
+];
+
+async fn replicas_share_keys_sessions_and_revocations(backend: Backend) {
+    let a = spawn(backend, &REPLICA_FLAGS).await;
+    let b = a.spawn_replica(&REPLICA_FLAGS).await;
+    let signed = a.register(EMAIL, GOOD_PASSWORD).await;
+    // One key set: a token from one replica is good on the other, and a
+    // cookie from one refreshes on the other.
+    assert_token_works(&b, &signed.access_token).await;
+    let renewed = refresh_ok(&b, &signed.refresh).await;
+    assert_token_works(&a, &renewed.access_token).await;
+
+    // A logout on one replica reaches the other within a second.
+    let other = b.login(EMAIL, GOOD_PASSWORD).await;
+    let response = post(&a, "/api/auth/logout", Some(&other.refresh))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_token_dies_within_a_second(&b, &other.access_token).await;
+
+    // Reuse detected on one replica kills the session on the other.
+    let latest = refresh_ok(&a, &renewed.refresh).await;
+    assert_refresh_refused(b.refresh_with(&signed.refresh).await).await;
+    assert_token_dies_within_a_second(&a, &latest.access_token).await;
+    assert_refresh_refused(a.refresh_with(&latest.refresh).await).await;
+}
+
+async fn rate_limits_hold_across_replicas(backend: Backend) {
+    let flags = ["--public-origin=https://latchkey.example", "--rate-address-per-min=4"];
+    let a = spawn(backend, &flags).await;
+    let b = a.spawn_replica(&flags).await;
+    let into_minute = chrono::Utc::now().timestamp_millis().rem_euclid(60_000);
+    if into_minute > 57_000 {
+        tokio::time::sleep(Duration::from_millis((60_500 - into_minute) as u64)).await;
+    }
+    let attempt = json!({"email": "nobody", "password": "x"});
+    for replica in [&a, &b, &a, &b] {
+        assert_eq!(replica.post_json("/api/auth/login", &attempt).await.status(), 401);
+    }
+    for replica in [&a, &b] {
+        assert_retry_after(replica.post_json("/api/auth/login", &attempt).await, 60).await;
+    }
 }
 
 // --- audit ---------------------------------------------------------------
@@ -1804,11 +1982,8 @@ async fn the_audit_log_records_every_auth_event(backend: Backend) {
     let app = spawn(backend, &["--refresh-grace-secs=30"]).await;
     let first = app.register(EMAIL, GOOD_PASSWORD).await;
     let user_id = first.body.user.id;
-    app.post_json(
-        "/api/auth/login",
-        &json!({"email": EMAIL, "password": NEW_PASSWORD}),
-    )
-    .await;
+    app.post_json("/api/auth/login", &json!({"email": EMAIL, "password": NEW_PASSWORD}))
+        .await;
     app.post_json(
         "/api/auth/login",
         &json!({"email": "nobody@example.com", "password": NEW_PASSWORD}),
@@ -1853,16 +2028,8 @@ async fn the_audit_log_records_every_auth_event(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), 204);
 
-    let events = app
-        .state
-        .db
-        .audit_events(100, None)
-        .await
-        .expect("audit events");
-    let mine: Vec<_> = events
-        .iter()
-        .filter(|e| e.user_id == Some(user_id))
-        .collect();
+    let events = app.state.db.audit_events(100, None).await.expect("audit events");
+    let mine: Vec<_> = events.iter().filter(|e| e.user_id == Some(user_id)).collect();
     let names: Vec<&str> = mine.iter().rev().map(|e| e.event.as_str()).collect();
     for expected in [
         "user.registered",
@@ -1874,42 +2041,22 @@ async fn the_audit_log_records_every_auth_event(backend: Backend) {
         "logout",
         "logout_all",
     ] {
-        assert!(
-            names.contains(&expected),
-            "{expected} missing from {names:?}"
-        );
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
     let find = |name: &str| mine.iter().find(|e| e.event == name).unwrap();
-    assert_eq!(
-        find("user.registered").session_id,
-        Some(sid_of(&first.access_token))
-    );
+    assert_eq!(find("user.registered").session_id, Some(sid_of(&first.access_token)));
     assert_eq!(
         find("refresh.reuse_detected").session_id,
         Some(sid_of(&second.access_token))
     );
-    assert_eq!(
-        find("session.revoked").session_id,
-        Some(sid_of(&third.access_token))
-    );
-    assert_eq!(
-        find("logout").session_id,
-        Some(sid_of(&fourth.access_token))
-    );
+    assert_eq!(find("session.revoked").session_id, Some(sid_of(&third.access_token)));
+    assert_eq!(find("logout").session_id, Some(sid_of(&fourth.access_token)));
     for event in &mine {
         assert_eq!(event.ip.as_deref(), Some("127.0.0.1"), "{event:?}");
-        assert_eq!(
-            event.user_agent.as_deref(),
-            Some(TEST_USER_AGENT),
-            "{event:?}"
-        );
+        assert_eq!(event.user_agent.as_deref(), Some(TEST_USER_AGENT), "{event:?}");
     }
     // The unknown email's failure is recorded without inventing a user.
-    assert!(
-        events
-            .iter()
-            .any(|e| e.event == "login.failed" && e.user_id.is_none())
-    );
+    assert!(events.iter().any(|e| e.event == "login.failed" && e.user_id.is_none()));
     // No secret ever reaches the log.
     let log = serde_json::to_string(&events).unwrap();
     for secret in [
@@ -1931,7 +2078,7 @@ both_backends!(
     register_ignores_fields_that_would_choose_privileges,
     bodies_that_are_not_json_objects_are_refused,
     oversized_bodies_are_refused_before_parsing,
-    an_overlong_password_is_refused_quickly,
+    passwords_are_bounded_in_bytes_and_counted_in_code_points,
     login_starts_a_new_session,
     failed_logins_are_indistinguishable,
     hostile_emails_never_break_the_server,
@@ -1948,6 +2095,7 @@ both_backends!(
     refreshes_inside_the_window_get_the_same_successor,
     racing_refreshes_all_succeed_and_leave_one_live_token,
     cross_site_requests_change_nothing,
+    safe_methods_change_nothing_and_cors_stays_off,
     logout_ends_the_session_of_the_cookie,
     logout_all_ends_every_session_of_the_user,
     repeated_wrong_passwords_lock_the_account,
@@ -1955,5 +2103,10 @@ both_backends!(
     signing_in_past_the_session_cap_evicts_the_oldest,
     idle_sessions_expire_and_use_keeps_them_alive,
     sessions_end_at_their_absolute_lifetime,
+    forwarded_for_counts_only_from_trusted_proxies,
+    the_refresh_cookie_name_and_secure_flag_are_configurable,
+    replicas_share_keys_sessions_and_revocations,
+    rate_limits_hold_across_replicas,
+    concurrent_registrations_of_one_email_create_one_account,
     the_audit_log_records_every_auth_event,
 );

@@ -149,7 +149,7 @@ pub async fn refresh(
     for _ in 0..3 {
         let now = now_ms();
         if user.is_disabled() {
-            revoke(state, &session, RevokeReason::AccountChanged, client, now).await?;
+            revoke(state, &session, RevokeReason::AccountChanged, now).await?;
             return Err(invalid_refresh());
         }
         let decision = decide(
@@ -205,7 +205,7 @@ pub async fn refresh(
                 return Ok((user, issued));
             }
             RefreshDecision::Reuse => {
-                let revoked = revoke(state, &session, RevokeReason::RefreshReuse, client, now).await?;
+                let revoked = revoke(state, &session, RevokeReason::RefreshReuse, now).await?;
                 if revoked {
                     state
                         .audit(
@@ -248,7 +248,6 @@ async fn revoke(
     state: &AppState,
     session: &SessionRecord,
     reason: RevokeReason,
-    _client: &ClientInfo,
     now: i64,
 ) -> ApiResult<bool> {
     let revoked = state.db.revoke_session(session.id(), reason, now).await?;

@@ -52,18 +52,15 @@ impl Db {
     /// starting at once may race; the loser's insert is a no-op and it uses
     /// the winner's key after reloading.
     pub async fn add_first_signing_key(&self, kid: &str, pem: &str, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
+        sqlx::query(
             "INSERT INTO signing_keys (kid, algorithm, private_key_pem, created_at) \
              SELECT $1, 'EdDSA', $2, $3 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL)",
         )
         .bind(kid)
         .bind(pem)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        let _ = inserted;
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, FromRow};
 use super::users::{NewUser, UserRecord, insert_user};
 use uuid::Uuid;
 
-use super::{Db, StoreError};
+use super::{Backend, Db, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionKind {
@@ -145,7 +145,7 @@ impl Db {
     /// were revoked to make room.
     pub async fn create_session(&self, new: NewSession<'_>, max_live: u32) -> Result<Vec<Uuid>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let evicted = insert_session(&mut tx, new, max_live).await?;
+        let evicted = insert_session(&mut tx, self.backend, new, max_live).await?;
         tx.commit().await?;
         Ok(evicted)
     }
@@ -160,7 +160,7 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         let record = insert_user(&mut tx, user).await?;
         session.user_id = record.id();
-        insert_session(&mut tx, session, max_live).await?;
+        insert_session(&mut tx, self.backend, session, max_live).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -305,7 +305,21 @@ impl Db {
 /// Inserts a session (and, for JWT sessions, its first refresh token) in the
 /// caller's transaction, then revokes the user's oldest live sessions past
 /// `max_live`; returns the ids revoked to make room.
-async fn insert_session(conn: &mut AnyConnection, new: NewSession<'_>, max_live: u32) -> Result<Vec<Uuid>, StoreError> {
+async fn insert_session(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    new: NewSession<'_>,
+    max_live: u32,
+) -> Result<Vec<Uuid>, StoreError> {
+    // Two sign-ins of one user committing at once must not both miss the
+    // other's row when counting against the cap. SQLite has one writer at a
+    // time already; PostgreSQL needs the user row locked first.
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(new.user_id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
     let id = new.id.to_string();
     let user_id = new.user_id.to_string();
     sqlx::query(

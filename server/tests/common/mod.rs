@@ -407,3 +407,50 @@ impl TestApp {
             .expect("request")
     }
 }
+
+impl TestApp {
+    /// Starts the server on an existing test database (`spawn_with` creates
+    /// a fresh one).
+    pub async fn spawn_on(db: TestDb, flags: &[&str]) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let mut args = vec![
+            "latchkey".to_string(),
+            format!("--database-url={}", db.url),
+            format!("--site-addr={addr}"),
+        ];
+        args.extend(flags.iter().map(|f| f.to_string()));
+        let config = ConfigOnly::try_parse_from(args).expect("test flags parse").config;
+        let settings = config.validate().expect("test settings are valid");
+        let state = latchkey::build_state(settings).await.expect("server state");
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(latchkey::serve(state.clone(), listener, async {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        TestApp {
+            base: format!("http://{addr}"),
+            addr,
+            client,
+            state,
+            db,
+            shutdown: Some(tx),
+        }
+    }
+
+    /// A second server on this app's database, as another replica behind a
+    /// load balancer would be. The database still belongs to `self`.
+    pub async fn spawn_replica(&self, flags: &[&str]) -> TestApp {
+        let shared = TestDb {
+            url: self.db.url.clone(),
+            backend: self.db.backend,
+            _dir: None,
+            pg_name: None,
+        };
+        TestApp::spawn_on(shared, flags).await
+    }
+}
