@@ -10,7 +10,6 @@ use crate::core::refresh::{RefreshDecision, SessionState, decide};
 use crate::core::secrets::{hash_token, open_successor, random_token, seal_successor};
 use crate::http::client::ClientInfo;
 use crate::http::{ApiError, ApiResult, AppState};
-use crate::store::audit::NewAuditEvent;
 use crate::store::sessions::{NewSession, RevokeReason, Rotation, SessionKind, SessionRecord, SwapOutcome};
 use crate::store::users::{NewUser, UserRecord};
 
@@ -208,16 +207,12 @@ pub async fn refresh(
                 let revoked = revoke(state, &session, RevokeReason::RefreshReuse, now).await?;
                 if revoked {
                     state
-                        .audit(
-                            NewAuditEvent {
-                                event: "refresh.reuse_detected",
-                                user_id: Some(session.user_id()),
-                                session_id: Some(session.id()),
-                                ip: Some(&client.ip_string()),
-                                user_agent: client.user_agent.as_deref(),
-                                ..Default::default()
-                            },
-                            now,
+                        .audit_by(
+                            client,
+                            "refresh.reuse_detected",
+                            Some(session.user_id()),
+                            Some(session.id()),
+                            None,
                         )
                         .await;
                     tracing::warn!(session = %session.id(), "refresh token reuse: session revoked");
@@ -244,12 +239,7 @@ fn session_state(session: &SessionRecord) -> SessionState<'_> {
 
 /// Revokes one session and tells this server's revocation set at once.
 /// True if it was live until now.
-async fn revoke(
-    state: &AppState,
-    session: &SessionRecord,
-    reason: RevokeReason,
-    now: i64,
-) -> ApiResult<bool> {
+async fn revoke(state: &AppState, session: &SessionRecord, reason: RevokeReason, now: i64) -> ApiResult<bool> {
     let revoked = state.db.revoke_session(session.id(), reason, now).await?;
     state.note_revoked(&[session.id()], now);
     Ok(revoked)

@@ -19,11 +19,9 @@ use super::json::ApiJson;
 use super::rate::{limit_account, limit_address};
 use super::{ApiError, ApiResult, AppState};
 use crate::auth::sessions::{self, Issued};
-use crate::core::clock::now_ms;
 use crate::core::identity::{DisplayName, Email};
 use crate::core::secrets::hash_token;
 use crate::store::StoreError;
-use crate::store::audit::NewAuditEvent;
 use crate::store::sessions::RevokeReason;
 use crate::store::users::{NewUser, UserRecord};
 use secrecy::ExposeSecret;
@@ -110,17 +108,12 @@ pub async fn register(
         Err(err) => return Err(err.into()),
     };
     state
-        .audit(
-            NewAuditEvent {
-                event: "user.registered",
-                actor_id: Some(user.id()),
-                user_id: Some(user.id()),
-                session_id: Some(issued.session_id),
-                ip: Some(&client.ip_string()),
-                user_agent: client.user_agent.as_deref(),
-                ..Default::default()
-            },
-            now_ms(),
+        .audit_by(
+            &client,
+            "user.registered",
+            Some(user.id()),
+            Some(issued.session_id),
+            None,
         )
         .await;
     Ok(token_response(&state, StatusCode::CREATED, jar, &user, issued))
@@ -188,20 +181,8 @@ async fn audit_login(
     event: &str,
     detail: Option<serde_json::Value>,
 ) {
-    let user_id = user.map(UserRecord::id);
     state
-        .audit(
-            NewAuditEvent {
-                event,
-                actor_id: user_id,
-                user_id,
-                session_id,
-                ip: Some(&client.ip_string()),
-                user_agent: client.user_agent.as_deref(),
-                detail,
-            },
-            now_ms(),
-        )
+        .audit_by(client, event, user.map(UserRecord::id), session_id, detail)
         .await;
 }
 
@@ -276,18 +257,14 @@ pub async fn logout_all(
     ApiJson(_): ApiJson<IgnoredAny>,
 ) -> ApiResult<Response> {
     let revoked = sessions::end_user_sessions(&state, auth.user_id, None, RevokeReason::LogoutAll).await?;
+    let detail = serde_json::json!({ "sessions_revoked": revoked.len() });
     state
-        .audit(
-            NewAuditEvent {
-                event: "logout_all",
-                actor_id: Some(auth.user_id),
-                user_id: Some(auth.user_id),
-                session_id: Some(auth.session_id),
-                ip: Some(&client.ip_string()),
-                user_agent: client.user_agent.as_deref(),
-                detail: Some(serde_json::json!({ "sessions_revoked": revoked.len() })),
-            },
-            now_ms(),
+        .audit_by(
+            &client,
+            "logout_all",
+            Some(auth.user_id),
+            Some(auth.session_id),
+            Some(detail),
         )
         .await;
     Ok(no_store(
@@ -302,18 +279,5 @@ pub async fn audit_session_event(
     user_id: uuid::Uuid,
     session_id: Option<uuid::Uuid>,
 ) {
-    state
-        .audit(
-            NewAuditEvent {
-                event,
-                actor_id: Some(user_id),
-                user_id: Some(user_id),
-                session_id,
-                ip: Some(&client.ip_string()),
-                user_agent: client.user_agent.as_deref(),
-                ..Default::default()
-            },
-            now_ms(),
-        )
-        .await;
+    state.audit_by(client, event, Some(user_id), session_id, None).await;
 }

@@ -17,7 +17,7 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::auth::keys::SharedTokens;
 use crate::config::Settings;
@@ -71,6 +71,29 @@ impl AppState {
     /// from the database feed.
     pub fn note_revoked(&self, sessions: &[uuid::Uuid], now: i64) {
         self.revocations.insert(sessions.iter().map(|id| (*id, now)));
+    }
+
+    /// Records what a signed-in (or signing-in) user did from `client`;
+    /// the user is both actor and subject.
+    pub async fn audit_by(
+        &self,
+        client: &client::ClientInfo,
+        event: &str,
+        user_id: Option<uuid::Uuid>,
+        session_id: Option<uuid::Uuid>,
+        detail: Option<serde_json::Value>,
+    ) {
+        let ip = client.ip_string();
+        let record = NewAuditEvent {
+            event,
+            actor_id: user_id,
+            user_id,
+            session_id,
+            ip: Some(&ip),
+            user_agent: client.user_agent.as_deref(),
+            detail,
+        };
+        self.audit(record, crate::core::clock::now_ms()).await;
     }
 
     /// Records an audit event. A failure to record is logged, not returned:
@@ -131,7 +154,10 @@ pub fn router(state: AppState) -> Router {
                         .unwrap_or("-");
                     // The path only: query strings are the client's business.
                     tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
-                }))
+                })
+                // 503s are deliberate load shedding; real faults are logged
+                // at error level where they happen (`ApiError::internal`).
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
                 .layer(middleware::from_fn(headers::security_headers))
                 .layer(CatchPanicLayer::custom(|_| {

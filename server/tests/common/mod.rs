@@ -164,35 +164,7 @@ impl TestApp {
 
     /// Starts the server with extra configuration flags (`--name=value`).
     pub async fn spawn_with(backend: Backend, flags: &[&str]) -> TestApp {
-        let db = TestDb::new(backend).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        let mut args = vec![
-            "latchkey".to_string(),
-            format!("--database-url={}", db.url),
-            format!("--site-addr={addr}"),
-        ];
-        args.extend(flags.iter().map(|f| f.to_string()));
-        let config = ConfigOnly::try_parse_from(args).expect("test flags parse").config;
-        let settings = config.validate().expect("test settings are valid");
-        let state = latchkey::build_state(settings).await.expect("server state");
-        let (tx, rx) = oneshot::channel();
-        tokio::spawn(latchkey::serve(state.clone(), listener, async {
-            let _ = rx.await;
-        }));
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        TestApp {
-            base: format!("http://{addr}"),
-            addr,
-            client,
-            state,
-            db,
-            shutdown: Some(tx),
-        }
+        Self::spawn_on(TestDb::new(backend).await, flags).await
     }
 
     pub fn url(&self, path: &str) -> String {
