@@ -106,6 +106,7 @@ both_backends!(
     user_create_makes_an_account_that_can_be_found,
     user_create_refuses_bad_input_and_writes_nothing,
     migrate_can_run_twice,
+    keys_rotate_reaches_a_running_server,
 );
 
 #[test]
@@ -136,4 +137,102 @@ fn bad_configuration_is_refused_before_anything_starts() {
         .unwrap();
     assert_one_line_error(&out, "LATCHKEY_PUBLIC_ORIGIN");
     assert!(!std::path::Path::new("/nonexistent").exists());
+}
+
+/// `latchkey serve` answers, then stops cleanly (exit 0) on SIGTERM.
+#[test]
+fn serve_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["serve"])
+        .env("DATABASE_URL", format!("sqlite://{}/serve.db", dir.path().display()))
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let up = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(up, "server did not start listening");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "exit {:?}: {stderr}", output.status);
+    assert!(
+        stderr.contains("shutting down") && stderr.contains("stopped"),
+        "{stderr}"
+    );
+}
+
+fn kid_of(token: &str) -> String {
+    let header = token.split('.').next().unwrap();
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap();
+    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// `latchkey keys rotate` against a running server's database: the server
+/// signs with the new key within seconds, and a token signed before keeps
+/// working until it expires.
+async fn keys_rotate_reaches_a_running_server(backend: Backend) {
+    let app = common::TestApp::spawn(backend).await;
+    let before = app.register("rotate@example.com", common::GOOD_PASSWORD).await;
+    let out = latchkey(&app.db.url, &["keys", "rotate"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let new_kid = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .trim_end_matches(';')
+        .to_string();
+    assert_ne!(new_kid, kid_of(&before.access_token));
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let after = loop {
+        let signed_in = app.login("rotate@example.com", common::GOOD_PASSWORD).await;
+        if kid_of(&signed_in.access_token) == new_kid || std::time::Instant::now() > deadline {
+            break signed_in;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        kid_of(&after.access_token),
+        new_kid,
+        "the server never switched to the new key"
+    );
+    assert_eq!(
+        app.get_with_bearer("/api/me", &before.access_token).await.status(),
+        200,
+        "old token"
+    );
+    assert_eq!(
+        app.get_with_bearer("/api/me", &after.access_token).await.status(),
+        200,
+        "new token"
+    );
+    let jwks: serde_json::Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(
+        kids.contains(&new_kid.as_str()) && kids.contains(&kid_of(&before.access_token).as_str()),
+        "{kids:?}"
+    );
 }
