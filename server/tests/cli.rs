@@ -148,7 +148,7 @@ fn serve_stops_gracefully_on_sigterm() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+    let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(["serve"])
         .env("DATABASE_URL", format!("sqlite://{}/serve.db", dir.path().display()))
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))

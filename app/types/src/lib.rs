@@ -97,6 +97,11 @@ pub struct AuditEvent {
     pub id: Uuid,
     pub at: DateTime<Utc>,
     pub event: String,
+    /// Who did it (the admin, for `admin.*` events; the user themself
+    /// otherwise). An addition to API.md's list: an audit log must say who.
+    #[serde(default)]
+    pub actor_id: Option<Uuid>,
+    /// Whom it concerns.
     pub user_id: Option<Uuid>,
     pub session_id: Option<Uuid>,
     pub ip: Option<String>,

@@ -26,6 +26,7 @@ use crate::core::revocation::RevocationSet;
 use crate::store::Db;
 use crate::store::audit::NewAuditEvent;
 
+pub mod admin;
 pub mod auth;
 pub mod client;
 pub mod cookies;
@@ -126,6 +127,11 @@ pub fn router(state: AppState) -> Router {
         .route("/me/password", post(me::change_password))
         .route("/me/sessions", get(me::list_sessions))
         .route("/me/sessions/{id}", delete(me::delete_session))
+        .route("/admin/users", get(admin::list_users))
+        .route("/admin/users/{id}", axum::routing::patch(admin::update_user))
+        .route("/admin/users/{id}/sessions", get(admin::user_sessions))
+        .route("/admin/sessions/{id}", delete(admin::delete_session))
+        .route("/admin/audit", get(admin::audit))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "This method is not allowed here.")

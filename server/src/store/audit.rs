@@ -28,6 +28,7 @@ struct AuditRow {
     id: String,
     at: i64,
     event: String,
+    actor_id: Option<String>,
     user_id: Option<String>,
     session_id: Option<String>,
     ip: Option<String>,
@@ -42,6 +43,7 @@ impl AuditRow {
             id: Uuid::parse_str(&self.id).unwrap_or_default(),
             at: from_ms(self.at),
             event: self.event,
+            actor_id: parse(self.actor_id),
             user_id: parse(self.user_id),
             session_id: parse(self.session_id),
             ip: self.ip,
@@ -74,17 +76,28 @@ impl Db {
         Ok(())
     }
 
-    /// Newest first, optionally before an event id (cursor pagination).
-    pub async fn audit_events(&self, limit: i64, before: Option<Uuid>) -> Result<Vec<AuditEvent>, StoreError> {
+    /// Newest first, optionally before an event id (cursor pagination) and
+    /// narrowed to one event name and/or one user.
+    pub async fn audit_events(
+        &self,
+        limit: i64,
+        before: Option<Uuid>,
+        event: Option<&str>,
+        user_id: Option<Uuid>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
         // v7 ids sort by time, so the id itself is the cursor.
         let before = before
             .map(|b| b.to_string())
             .unwrap_or_else(|| "ffffffff-ffff-ffff-ffff-ffffffffffff".into());
         let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT id, at, event, user_id, session_id, ip, user_agent, detail FROM audit_events \
-             WHERE id < $1 ORDER BY id DESC LIMIT $2",
+            "SELECT id, at, event, actor_id, user_id, session_id, ip, user_agent, detail FROM audit_events \
+             WHERE id < $1 AND (CAST($2 AS TEXT) IS NULL OR event = $2) \
+               AND (CAST($3 AS TEXT) IS NULL OR user_id = $3 OR actor_id = $3) \
+             ORDER BY id DESC LIMIT $4",
         )
         .bind(before)
+        .bind(event)
+        .bind(user_id.map(|u| u.to_string()))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -94,7 +107,7 @@ impl Db {
     /// Events about one user, newest first (tests and the admin area).
     pub async fn audit_events_for_user(&self, user_id: Uuid) -> Result<Vec<AuditEvent>, StoreError> {
         let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT id, at, event, user_id, session_id, ip, user_agent, detail FROM audit_events \
+            "SELECT id, at, event, actor_id, user_id, session_id, ip, user_agent, detail FROM audit_events \
              WHERE user_id = $1 ORDER BY id DESC",
         )
         .bind(user_id.to_string())

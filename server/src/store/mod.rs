@@ -13,11 +13,13 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
+#[macro_use]
+pub mod users;
+pub mod admin;
 pub mod audit;
 pub mod keys;
 pub mod rate_limits;
 pub mod sessions;
-pub mod users;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -66,13 +66,14 @@ pub(crate) async fn insert_user(conn: &mut AnyConnection, new: NewUser<'_>) -> R
     let id = Uuid::now_v7().to_string();
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO users (id, email, email_key, display_name, password_hash, role, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        "INSERT INTO users (id, email, email_key, display_name, display_name_key, password_hash, role, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
     )
     .bind(&id)
     .bind(new.email.as_str())
     .bind(new.email.key())
     .bind(new.display_name.map(|n| n.as_str().to_string()))
+    .bind(new.display_name.map(|n| n.as_str().to_lowercase()))
     .bind(new.password_hash)
     .bind(new.role.as_str())
     .bind(now)
@@ -107,8 +108,9 @@ impl Db {
     }
 
     pub async fn set_display_name(&self, id: Uuid, name: Option<&DisplayName>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3")
+        sqlx::query("UPDATE users SET display_name = $1, display_name_key = $2, updated_at = $3 WHERE id = $4")
             .bind(name.map(|n| n.as_str().to_string()))
+            .bind(name.map(|n| n.as_str().to_lowercase()))
             .bind(now_ms())
             .bind(id.to_string())
             .execute(&self.pool)

@@ -1,0 +1,227 @@
+//! `/api/admin/*`: authorization on top of authentication. `AdminUser` is
+//! the gate: a handler that takes it runs only for an admin whose session
+//! is live; everyone else gets 403 (or 401 without a valid credential).
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use latchkey_types::{
+    AdminUpdateUserRequest, AdminUser as AdminUserRow, AdminUserList, AuditEvent, ErrorCode, FieldErrors, Role,
+    Session, User,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::client::ClientInfo;
+use super::extract::AuthUser;
+use super::json::{ApiJson, ApiQuery};
+use super::me::to_api_session;
+use super::{ApiError, ApiResult, AppState};
+use crate::auth::sessions;
+use crate::core::clock::now_ms;
+use crate::store::admin::{UserChange, UserChangeOutcome};
+use crate::store::audit::NewAuditEvent;
+use crate::store::sessions::RevokeReason;
+
+/// An authenticated admin.
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let auth = AuthUser::from_request_parts(parts, state).await?;
+        if auth.role != Role::Admin {
+            return Err(ApiError::new(ErrorCode::Forbidden, "This needs an administrator."));
+        }
+        Ok(AdminUser(auth))
+    }
+}
+
+fn not_found(what: &'static str) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, what)
+}
+
+fn parse_id(raw: &str, what: &'static str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| not_found(what))
+}
+
+fn out_of_range(field: &str, problem: &str) -> ApiError {
+    ApiError::validation(FieldErrors::from([(field.to_string(), vec![problem.to_string()])]))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+pub async fn list_users(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiQuery(query): ApiQuery<UserQuery>,
+) -> ApiResult<Json<AdminUserList>> {
+    let page = query.page.unwrap_or(1);
+    let per_page = query.per_page.unwrap_or(20);
+    if !(1..=100_000).contains(&page) {
+        return Err(out_of_range("page", "must be between 1 and 100000"));
+    }
+    if !(1..=100).contains(&per_page) {
+        return Err(out_of_range("per_page", "must be between 1 and 100"));
+    }
+    if query.q.chars().count() > 254 {
+        return Err(out_of_range("q", "must be at most 254 characters"));
+    }
+    let (users, total) = state
+        .db
+        .search_users(query.q.trim(), per_page, (page - 1) * per_page)
+        .await?;
+    let users = users
+        .iter()
+        .map(|u| AdminUserRow {
+            user: u.to_api(),
+            disabled: u.is_disabled(),
+        })
+        .collect();
+    Ok(Json(AdminUserList {
+        users,
+        total: total.max(0) as u64,
+    }))
+}
+
+pub async fn update_user(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AdminUpdateUserRequest>,
+) -> ApiResult<Json<User>> {
+    let id = parse_id(&id, "No such user.")?;
+    let now = now_ms();
+    let change = UserChange {
+        role: body.role,
+        disabled: body.disabled,
+    };
+    match state.db.change_user(id, change, now).await? {
+        UserChangeOutcome::NotFound => Err(not_found("No such user.")),
+        UserChangeOutcome::LastAdmin => Err(ApiError::new(
+            ErrorCode::Conflict,
+            "This is the last enabled administrator; promote someone else first.",
+        )),
+        UserChangeOutcome::Updated { user, revoked } => {
+            state.note_revoked(&revoked, now);
+            let detail = serde_json::json!({
+                "role": body.role.map(Role::as_str),
+                "disabled": body.disabled,
+                "sessions_revoked": revoked.len(),
+            });
+            audit_admin(
+                &state,
+                &client,
+                &admin,
+                "admin.user_updated",
+                Some(id),
+                None,
+                Some(detail),
+            )
+            .await;
+            Ok(Json(user.to_api()))
+        }
+    }
+}
+
+pub async fn user_sessions(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Session>>> {
+    let id = parse_id(&id, "No such user.")?;
+    state
+        .db
+        .find_user(id)
+        .await?
+        .ok_or_else(|| not_found("No such user."))?;
+    let sessions = state.db.live_sessions(id, now_ms()).await?;
+    Ok(Json(
+        sessions.iter().map(|s| to_api_session(s, admin.session_id)).collect(),
+    ))
+}
+
+pub async fn delete_session(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id, "No such session.")?;
+    let session = state
+        .db
+        .find_session(id)
+        .await?
+        .ok_or_else(|| not_found("No such session."))?;
+    if !session.is_live(now_ms()) {
+        return Err(not_found("No such session."));
+    }
+    if sessions::end_session(&state, id, RevokeReason::AdminRevoked).await? {
+        let target = Some(session.user_id());
+        audit_admin(&state, &client, &admin, "admin.session_revoked", target, Some(id), None).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    limit: Option<i64>,
+    before: Option<String>,
+    event: Option<String>,
+    user_id: Option<String>,
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEvent>>> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(out_of_range("limit", "must be between 1 and 200"));
+    }
+    let uuid_param = |raw: &Option<String>, field: &str| -> ApiResult<Option<Uuid>> {
+        raw.as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| Uuid::parse_str(s).map_err(|_| out_of_range(field, "must be an id")))
+            .transpose()
+    };
+    let before = uuid_param(&query.before, "before")?;
+    let user_id = uuid_param(&query.user_id, "user_id")?;
+    let event = query.event.as_deref().filter(|e| !e.is_empty());
+    if event.is_some_and(|e| e.len() > 64) {
+        return Err(out_of_range("event", "must be at most 64 characters"));
+    }
+    Ok(Json(state.db.audit_events(limit, before, event, user_id).await?))
+}
+
+async fn audit_admin(
+    state: &AppState,
+    client: &ClientInfo,
+    admin: &AuthUser,
+    event: &str,
+    target: Option<Uuid>,
+    session_id: Option<Uuid>,
+    detail: Option<serde_json::Value>,
+) {
+    let ip = client.ip_string();
+    let record = NewAuditEvent {
+        event,
+        actor_id: Some(admin.user_id),
+        user_id: target,
+        session_id,
+        ip: Some(&ip),
+        user_agent: client.user_agent.as_deref(),
+        detail,
+    };
+    state.audit(record, now_ms()).await;
+}
