@@ -129,8 +129,18 @@ impl Config {
         if self.access_ttl_secs == 0 || self.access_ttl_secs > 24 * 3600 {
             bail!("LATCHKEY_ACCESS_TTL_SECS must be between 1 and 86400");
         }
-        if self.refresh_idle_secs == 0 || self.session_max_secs == 0 {
-            bail!("LATCHKEY_REFRESH_IDLE_SECS and LATCHKEY_SESSION_MAX_SECS must be positive");
+        const TEN_YEARS: u64 = 10 * 365 * 24 * 3600;
+        if !(1..=TEN_YEARS).contains(&self.refresh_idle_secs) || !(1..=TEN_YEARS).contains(&self.session_max_secs) {
+            bail!("LATCHKEY_REFRESH_IDLE_SECS and LATCHKEY_SESSION_MAX_SECS must be between 1 and {TEN_YEARS}");
+        }
+        if self.refresh_grace_secs > 60 {
+            bail!("LATCHKEY_REFRESH_GRACE_SECS must be at most 60: a longer window forgives real reuse");
+        }
+        if self.public_origin.is_none() && self.site_addr.ip().is_unspecified() {
+            bail!(
+                "listening on {} needs LATCHKEY_PUBLIC_ORIGIN: browsers cannot use that address",
+                self.site_addr
+            );
         }
         if self.max_sessions == 0 {
             bail!("LATCHKEY_MAX_SESSIONS must be at least 1");
@@ -179,7 +189,9 @@ impl Config {
 /// demands `Path=/`, so browsers would silently drop the refresh cookie).
 fn check_cookie_name(name: &str, secure: bool) -> anyhow::Result<()> {
     let token = !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if !token {
         bail!("LATCHKEY_REFRESH_COOKIE {name:?} is not a valid cookie name");
     }
@@ -209,6 +221,28 @@ fn normalize_origin(input: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(args: &[&str]) -> anyhow::Result<Settings> {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            config: Config,
+        }
+        let mut argv = vec!["latchkey", "--database-url=sqlite://x.db"];
+        argv.extend_from_slice(args);
+        <Cli as clap::Parser>::try_parse_from(argv)?.config.validate()
+    }
+
+    #[test]
+    fn out_of_range_settings_stop_the_start() {
+        assert!(parse(&[]).is_ok());
+        assert!(parse(&["--refresh-idle-secs=0"]).is_err());
+        assert!(parse(&["--session-max-secs=999999999999"]).is_err(), "would overflow milliseconds");
+        assert!(parse(&["--refresh-grace-secs=3600"]).is_err());
+        assert!(parse(&["--access-ttl-secs=0"]).is_err());
+        assert!(parse(&["--site-addr=0.0.0.0:3000"]).is_err(), "no origin a browser can use");
+        assert!(parse(&["--site-addr=0.0.0.0:3000", "--public-origin=https://auth.example"]).is_ok());
+    }
 
     #[test]
     fn cookie_names_browsers_would_drop_are_refused() {

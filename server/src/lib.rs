@@ -37,8 +37,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let tokens = auth::keys::SharedTokens::new(auth::keys::load(&db, &settings).await?);
     let revocations = auth::revocations::new_set(&settings);
     auth::revocations::initial_sync(&db, &revocations, &settings).await?;
-    auth::revocations::spawn_feed(db.clone(), revocations.clone());
+    auth::revocations::spawn_feed(db.clone(), revocations.clone(), &settings);
     auth::keys::spawn_reloader(db.clone(), settings.clone(), tokens.clone());
+    spawn_housekeeping(db.clone());
     Ok(AppState::new(Inner {
         db,
         settings,
@@ -48,6 +49,21 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         revocations,
         leptos,
     }))
+}
+
+/// Drops rate-limit windows that ended long ago, so guessed emails and
+/// rotating addresses cannot grow the table without bound.
+fn spawn_housekeeping(db: Db) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let an_hour_ago = core::clock::now_ms() - 3_600_000;
+            if let Err(err) = db.prune_rate_limits(an_hour_ago).await {
+                tracing::warn!(error = %err, "pruning rate limits failed");
+            }
+        }
+    });
 }
 
 /// Leptos's own settings come from cargo-leptos's `LEPTOS_*` variables; the

@@ -175,7 +175,15 @@ async fn oversized_bodies_are_refused_before_parsing(backend: Backend) {
     assert_error(response, 413, "payload_too_large").await;
 }
 
+async fn hsts_is_sent_when_browsers_use_https(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &["--public-origin=https://auth.example"]).await;
+    let response = app.get("/api/health").await;
+    let hsts = response.headers()["strict-transport-security"].to_str().unwrap();
+    assert!(hsts.starts_with("max-age=") && hsts.contains("includeSubDomains"), "{hsts}");
+}
+
 both_backends!(
+    hsts_is_sent_when_browsers_use_https,
     health_reports_the_database,
     health_is_503_when_the_database_is_gone,
     migrations_can_run_twice,

@@ -1,5 +1,12 @@
 //! Feeds the in-memory revoked-session set from the database, so a session
 //! revoked on any server is refused by every server within a second.
+//!
+//! Each poll re-reads every revocation a live token could still name (the
+//! whole retention window), not just those since the last poll: a revoking
+//! server stamps `revoked_at` with its own clock before its transaction
+//! commits, so a slow commit or a skewed clock can land a row "in the past"
+//! where an incremental poll would never look. The partial index on
+//! `revoked_at` keeps the re-read cheap.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,44 +17,48 @@ use crate::core::revocation::RevocationSet;
 use crate::core::tokens::DEFAULT_LEEWAY_SECS;
 use crate::store::Db;
 
-/// How often the database is polled for new revocations.
+/// How often the database is polled for revocations.
 pub const POLL_EVERY: Duration = Duration::from_millis(250);
 
 /// Past this without a successful poll, Bearer tokens are refused (503):
-/// the set may be missing a revocation.
-pub const MAX_LAG_MS: i64 = 3_000;
+/// the set may be missing a revocation, and the contract promises one
+/// second.
+pub const MAX_LAG_MS: i64 = 1_000;
 
-/// Re-reads this far behind the last sync, so a revocation committed late
-/// by a slow transaction elsewhere is still picked up.
-const OVERLAP_MS: i64 = 2_000;
+/// Margin for clock skew between the servers that revoke and this one.
+const SKEW_MS: i64 = 30_000;
+
+/// How far back a revocation still matters: the longest an access token
+/// issued before it can live, plus the skew margin.
+fn window_ms(settings: &Settings) -> i64 {
+    settings.access_ttl.as_millis() as i64 + (DEFAULT_LEEWAY_SECS as i64) * 1000 + SKEW_MS
+}
 
 pub fn new_set(settings: &Settings) -> Arc<RevocationSet> {
-    let retain = settings.access_ttl.as_millis() as i64 + (DEFAULT_LEEWAY_SECS as i64) * 1000 + OVERLAP_MS;
-    Arc::new(RevocationSet::new(retain))
+    Arc::new(RevocationSet::new(window_ms(settings)))
 }
 
 /// Loads every revocation a live token could still name.
-pub async fn initial_sync(db: &Db, set: &RevocationSet, settings: &Settings) -> anyhow::Result<()> {
-    let now = now_ms();
-    let since = now - settings.access_ttl.as_millis() as i64 - (DEFAULT_LEEWAY_SECS as i64) * 1000 - OVERLAP_MS;
-    set.insert(db.revoked_since(since).await?);
-    set.mark_synced(now);
+pub async fn sync(db: &Db, set: &RevocationSet, window_ms: i64) -> anyhow::Result<()> {
+    let started = now_ms();
+    set.insert(db.revoked_since(started - window_ms).await?);
+    set.mark_synced(started);
     Ok(())
 }
 
-pub fn spawn_feed(db: Db, set: Arc<RevocationSet>) {
+pub async fn initial_sync(db: &Db, set: &RevocationSet, settings: &Settings) -> anyhow::Result<()> {
+    sync(db, set, window_ms(settings)).await
+}
+
+pub fn spawn_feed(db: Db, set: Arc<RevocationSet>, settings: &Settings) {
+    let window = window_ms(settings);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(POLL_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let started = now_ms();
-            match db.revoked_since(set.synced_at() - OVERLAP_MS).await {
-                Ok(revoked) => {
-                    set.insert(revoked);
-                    set.mark_synced(started);
-                }
-                Err(err) => tracing::warn!(error = %err, "revocation feed: database unreachable"),
+            if let Err(err) = sync(&db, &set, window).await {
+                tracing::warn!(error = %err, "revocation feed: database unreachable");
             }
         }
     });

@@ -226,6 +226,12 @@ pub async fn refresh(
     Err(ApiError::unavailable(1))
 }
 
+/// What presenting `presented_hash` for this session means, per the
+/// rotation rules (used by logout to tell a stale token from the live one).
+pub fn classify(session: &SessionRecord, presented_hash: &str, now: i64, grace_ms: i64) -> RefreshDecision {
+    decide(&session_state(session), presented_hash, now, grace_ms)
+}
+
 fn session_state(session: &SessionRecord) -> SessionState<'_> {
     SessionState {
         live_hash: &session.secret_hash,

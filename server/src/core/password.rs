@@ -161,6 +161,12 @@ impl PasswordHasher {
         Ok(exists && matched)
     }
 
+    /// Runs other CPU-heavy password work (the zxcvbn estimate) on the same
+    /// bounded blocking pool as the hashes.
+    pub async fn offload<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+        self.run_bounded(move || Ok(work())).await
+    }
+
     async fn run_bounded<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, HashError> + Send + 'static,

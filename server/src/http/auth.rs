@@ -19,7 +19,9 @@ use super::json::ApiJson;
 use super::rate::{limit_account, limit_address};
 use super::{ApiError, ApiResult, AppState};
 use crate::auth::sessions::{self, Issued};
+use crate::core::clock::now_ms;
 use crate::core::identity::{DisplayName, Email};
+use crate::core::refresh::RefreshDecision;
 use crate::core::secrets::hash_token;
 use crate::store::StoreError;
 use crate::store::sessions::RevokeReason;
@@ -83,8 +85,8 @@ pub async fn register(
         None => None,
     };
     let password = state
-        .policy
-        .check(&body.password, email.as_ref())
+        .check_password(&body.password, email.as_ref())
+        .await?
         .map_err(|problems| fields.insert("password".into(), problems))
         .ok();
     let (Some(email), Some(password), true) = (email, password, fields.is_empty()) else {
@@ -233,20 +235,38 @@ pub async fn logout(
         }
         None => None,
     };
-    let (session_id, user_id) = match (from_cookie, bearer) {
-        (Some(session), _) => (session.id(), session.user_id()),
-        (None, Some(auth)) => (auth.session_id, auth.user_id),
+    let grace_ms = state.settings.refresh_grace.as_millis() as i64;
+    let (session_id, user_id, event, reason) = match (from_cookie, bearer) {
+        // A rotated-away token ending its session is still reuse: someone
+        // other than the browser holds it. The session ends either way, but
+        // the audit log must say which.
+        (Some(session), _) => match sessions::classify(&session, &token_hash(&jar, &state), now_ms(), grace_ms) {
+            RefreshDecision::Reuse => (
+                session.id(),
+                session.user_id(),
+                "refresh.reuse_detected",
+                RevokeReason::RefreshReuse,
+            ),
+            _ => (session.id(), session.user_id(), "logout", RevokeReason::Logout),
+        },
+        (None, Some(auth)) => (auth.session_id, auth.user_id, "logout", RevokeReason::Logout),
         (None, None) => {
             let err = ApiError::new(ErrorCode::InvalidRefreshToken, "There is no session to end.");
             return Ok(with_cleared_cookie(&state, jar, err));
         }
     };
-    if sessions::end_session(&state, session_id, RevokeReason::Logout).await? {
-        audit_session_event(&state, &client, "logout", user_id, Some(session_id)).await;
+    if sessions::end_session(&state, session_id, reason).await? {
+        audit_session_event(&state, &client, event, user_id, Some(session_id)).await;
     }
     Ok(no_store(
         (StatusCode::NO_CONTENT, jar.add(cleared_refresh_cookie(&state.settings))).into_response(),
     ))
+}
+
+fn token_hash(jar: &CookieJar, state: &AppState) -> String {
+    read_refresh_token(jar, &state.settings)
+        .map(|t| hash_token(t.expose_secret()))
+        .unwrap_or_default()
 }
 
 pub async fn logout_all(

@@ -57,17 +57,23 @@ impl FromRequestParts<AppState> for ClientInfo {
 /// trusted proxy, in which case the right-most `X-Forwarded-For` entry that
 /// is not itself a trusted proxy (entries to its left are client-supplied).
 pub fn client_ip<'a>(peer: IpAddr, forwarded: impl Iterator<Item = &'a str>, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
+    // `::ffff:10.0.0.1` from a dual-stack listener is the IPv4 proxy 10.0.0.1.
+    let peer = peer.to_canonical();
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *ip);
+    if !is_trusted(&peer) {
         return peer;
     }
-    let hops: Vec<IpAddr> = forwarded
-        .flat_map(|v| v.split(','))
-        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
-        .collect();
-    hops.into_iter()
-        .rev()
-        .find(|hop| !trusted.contains(hop))
-        .unwrap_or(peer)
+    let hops: Vec<&str> = forwarded.flat_map(|v| v.split(',')).map(str::trim).collect();
+    // Walk from the nearest hop outwards. An entry that is not a plain
+    // address ends the walk: everything to its left is the client's word.
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+            Ok(ip) if is_trusted(&ip) => continue,
+            Ok(ip) => return ip,
+            Err(_) => return peer,
+        }
+    }
+    peer
 }
 
 #[cfg(test)]
@@ -95,5 +101,16 @@ mod tests {
             ip("198.51.100.7")
         );
         assert_eq!(client_ip(proxy, ["garbage"].into_iter(), &[proxy]), proxy);
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(
+            client_ip(mapped, ["198.51.100.7"].into_iter(), &[proxy]),
+            ip("198.51.100.7")
+        );
+        let port_suffix = ["6.6.6.6, 198.51.100.7:4711"].into_iter();
+        assert_eq!(
+            client_ip(proxy, port_suffix, &[proxy]),
+            proxy,
+            "an unparsable hop ends the walk"
+        );
     }
 }

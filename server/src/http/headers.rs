@@ -2,11 +2,12 @@
 //! the body-size guard that runs before any handler reads a byte.
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::AppState;
 use super::json::too_large;
 
 /// Request bodies over this are refused before they are parsed.
@@ -28,7 +29,9 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
 
 /// Sets the security headers. Pages get their nonce-based CSP from the app
 /// shell; anything else (JSON, files) gets a CSP that allows nothing.
-pub async fn security_headers(request: Request<Body>, next: Next) -> Response {
+pub async fn security_headers(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+    // Browsers reach us over HTTPS (a TLS proxy in front): keep them there.
+    let hsts = state.settings.public_origin.starts_with("https://");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -41,6 +44,12 @@ pub async fn security_headers(request: Request<Body>, next: Next) -> Response {
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
     );
     headers.remove(header::SERVER);
+    if hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,

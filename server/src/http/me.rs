@@ -72,8 +72,8 @@ pub async fn change_password(
     }
     state.db.clear_rate_limit(&bucket).await?;
     let new_password = state
-        .policy
-        .check(&body.new_password, Some(&email))
+        .check_password(&body.new_password, Some(&email))
+        .await?
         .map_err(|problems| ApiError::validation(FieldErrors::from([("new_password".to_string(), problems)])))?;
     let hash = state.hasher.hash(&new_password).await?;
     let now = now_ms();

@@ -74,6 +74,20 @@ impl AppState {
         self.revocations.insert(sessions.iter().map(|id| (*id, now)));
     }
 
+    /// The password policy, off the async workers: zxcvbn's estimate is
+    /// CPU work an unauthenticated caller can ask for.
+    pub async fn check_password(
+        &self,
+        password: &str,
+        email: Option<&crate::core::identity::Email>,
+    ) -> ApiResult<Result<crate::core::password::NewPassword, Vec<String>>> {
+        let (policy, password, email) = (self.policy.clone(), password.to_string(), email.cloned());
+        Ok(self
+            .hasher
+            .offload(move || policy.check(&password, email.as_ref()))
+            .await?)
+    }
+
     /// Records what a signed-in (or signing-in) user did from `client`;
     /// the user is both actor and subject.
     pub async fn audit_by(
@@ -152,20 +166,23 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                    let id = request
-                        .headers()
-                        .get(&REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    // The path only: query strings are the client's business.
-                    tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
-                })
-                // 503s are deliberate load shedding; real faults are logged
-                // at error level where they happen (`ApiError::internal`).
-                .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|request: &Request<_>| {
+                            let id = request
+                                .headers()
+                                .get(&REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            // The path only: query strings are the client's business.
+                            tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+                        })
+                        // 503s are deliberate load shedding; real faults are logged
+                        // at error level where they happen (`ApiError::internal`).
+                        .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
+                )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-                .layer(middleware::from_fn(headers::security_headers))
+                .layer(middleware::from_fn_with_state(state.clone(), headers::security_headers))
                 .layer(CatchPanicLayer::custom(|_| {
                     ApiError::internal("handler panicked").into_response()
                 }))

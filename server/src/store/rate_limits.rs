@@ -12,15 +12,17 @@ pub struct WindowCount {
 }
 
 impl Db {
-    /// Counts one hit in `bucket`'s current window of `window_ms`.
+    /// Counts one hit in `bucket`'s current window of `window_ms`. A window
+    /// only moves forward: a replica whose clock lags cannot reset it.
     pub async fn hit_rate_limit(&self, bucket: &str, window_ms: i64, now: i64) -> Result<WindowCount, StoreError> {
         let window_start = now - now.rem_euclid(window_ms);
         let (count, start): (i64, i64) = sqlx::query_as(
             "INSERT INTO rate_limits (bucket, window_start, count) VALUES ($1, $2, 1) \
              ON CONFLICT (bucket) DO UPDATE SET \
-               count = CASE WHEN rate_limits.window_start = excluded.window_start \
-                            THEN rate_limits.count + 1 ELSE 1 END, \
-               window_start = excluded.window_start \
+               count = CASE WHEN excluded.window_start > rate_limits.window_start \
+                            THEN 1 ELSE rate_limits.count + 1 END, \
+               window_start = CASE WHEN excluded.window_start > rate_limits.window_start \
+                            THEN excluded.window_start ELSE rate_limits.window_start END \
              RETURNING count, window_start",
         )
         .bind(bucket)
