@@ -1,15 +1,41 @@
 import { defineConfig } from "@playwright/test";
 import * as os from "node:os";
 import * as path from "node:path";
+import { SHORT_ACCESS_TTL_SECS } from "./settings";
 
-// The server under test: the binary `cargo leptos build` made, on a SQLite
-// file of its own. The Makefile passes the paths; the defaults suit a plain
-// `cargo leptos build` in this workspace.
+// The servers under test: the binary `cargo leptos build` made, each on a
+// SQLite file of its own. The Makefile passes the paths; the defaults suit
+// a plain `cargo leptos build` in this workspace. The second server gives
+// access tokens a 5-second life, so tests can watch many silent refreshes.
 const port = Number(process.env.E2E_PORT ?? 3210);
+const shortTtlPort = port + 1;
 const baseURL = `http://127.0.0.1:${port}`;
+const shortTtlURL = `http://127.0.0.1:${shortTtlPort}`;
 const bin = process.env.LATCHKEY_BIN ?? path.resolve(__dirname, "../target/debug/latchkey");
 const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.resolve(__dirname, "../target/site");
-const dbFile = path.join(os.tmpdir(), `latchkey-e2e-${process.pid}-${Date.now()}.db`);
+const stamp = `${process.pid}-${Date.now()}`;
+
+function server(url: string, listen: string, name: string, env: Record<string, string> = {}) {
+  return {
+    command: bin,
+    url: `${url}/api/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe" as const,
+    stderr: "pipe" as const,
+    env: {
+      DATABASE_URL: `sqlite://${path.join(os.tmpdir(), `latchkey-e2e-${name}-${stamp}.db`)}`,
+      LEPTOS_SITE_ADDR: listen,
+      LEPTOS_SITE_ROOT: siteRoot,
+      LATCHKEY_PUBLIC_ORIGIN: url,
+      // Every test signs in from 127.0.0.1; the per-address limit would
+      // otherwise trip across tests. The per-account limit stays at its default.
+      LATCHKEY_RATE_ADDRESS_PER_MIN: "10000",
+      RUST_LOG: "warn",
+      ...env,
+    },
+  };
+}
 
 export default defineConfig({
   testDir: "./tests",
@@ -22,7 +48,6 @@ export default defineConfig({
   reporter: [["list"]],
   outputDir: "test-results",
   use: {
-    baseURL,
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
     launchOptions: {
@@ -40,19 +65,14 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: bin,
-    url: `${baseURL}/api/health`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "pipe",
-    stderr: "pipe",
-    env: {
-      DATABASE_URL: `sqlite://${dbFile}`,
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: siteRoot,
-      LATCHKEY_PUBLIC_ORIGIN: baseURL,
-      RUST_LOG: "warn",
-    },
-  },
+  projects: [
+    { name: "app", testIgnore: /\.short-ttl\.spec\.ts$/, use: { baseURL } },
+    { name: "short-ttl", testMatch: /\.short-ttl\.spec\.ts$/, use: { baseURL: shortTtlURL } },
+  ],
+  webServer: [
+    server(baseURL, `127.0.0.1:${port}`, "app"),
+    server(shortTtlURL, `127.0.0.1:${shortTtlPort}`, "short-ttl", {
+      LATCHKEY_ACCESS_TTL_SECS: String(SHORT_ACCESS_TTL_SECS),
+    }),
+  ],
 });

@@ -11,13 +11,21 @@ use leptos_router::{
     components::{Route, Router, Routes},
 };
 
+pub mod api;
+pub mod auth;
+mod browser;
 mod components;
 #[cfg(feature = "ssr")]
 mod csp;
+mod format;
 mod pages;
+mod redirect;
 
-use components::nav::Nav;
-use pages::{account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound, register::RegisterPage};
+use components::{nav::Nav, redirects::AuthRedirects};
+use pages::{
+    account::AccountPage, home::HomePage, how_it_works::HowItWorksPage, login::LoginPage, not_found::NotFound,
+    register::RegisterPage, security::SecurityPage,
+};
 
 /// The HTML document the server renders around the app.
 ///
@@ -48,6 +56,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let auth = auth::provide_auth();
+    // In the browser only: renew through the refresh cookie, so a reload
+    // stays signed in. The server renders the neutral "unknown" state.
+    Effect::new(move |_| untrack(|| auth.start()));
 
     // Effects only run in the browser, after hydration: end-to-end tests wait
     // for this marker before they click anything.
@@ -63,6 +75,7 @@ pub fn App() -> impl IntoView {
             if page.is_empty() { "Latchkey".to_string() } else { format!("{page} · Latchkey") }
         }/>
         <Router>
+            <AuthRedirects/>
             <Nav/>
             <main id="main" class="container">
                 <Routes fallback=NotFound>
@@ -70,6 +83,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("login") view=LoginPage/>
                     <Route path=StaticSegment("register") view=RegisterPage/>
                     <Route path=StaticSegment("account") view=AccountPage/>
+                    <Route path=StaticSegment("security") view=SecurityPage/>
+                    <Route path=StaticSegment("how-it-works") view=HowItWorksPage/>
                 </Routes>
             </main>
         </Router>

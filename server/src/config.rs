@@ -237,10 +237,16 @@ mod tests {
     fn out_of_range_settings_stop_the_start() {
         assert!(parse(&[]).is_ok());
         assert!(parse(&["--refresh-idle-secs=0"]).is_err());
-        assert!(parse(&["--session-max-secs=999999999999"]).is_err(), "would overflow milliseconds");
+        assert!(
+            parse(&["--session-max-secs=999999999999"]).is_err(),
+            "would overflow milliseconds"
+        );
         assert!(parse(&["--refresh-grace-secs=3600"]).is_err());
         assert!(parse(&["--access-ttl-secs=0"]).is_err());
-        assert!(parse(&["--site-addr=0.0.0.0:3000"]).is_err(), "no origin a browser can use");
+        assert!(
+            parse(&["--site-addr=0.0.0.0:3000"]).is_err(),
+            "no origin a browser can use"
+        );
         assert!(parse(&["--site-addr=0.0.0.0:3000", "--public-origin=https://auth.example"]).is_ok());
     }
 

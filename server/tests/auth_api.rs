@@ -2028,7 +2028,12 @@ async fn the_audit_log_records_every_auth_event(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), 204);
 
-    let events = app.state.db.audit_events(100, None, None, None).await.expect("audit events");
+    let events = app
+        .state
+        .db
+        .audit_events(100, None, None, None)
+        .await
+        .expect("audit events");
     let mine: Vec<_> = events.iter().filter(|e| e.user_id == Some(user_id)).collect();
     let names: Vec<&str> = mine.iter().rev().map(|e| e.event.as_str()).collect();
     for expected in [

@@ -179,7 +179,10 @@ async fn hsts_is_sent_when_browsers_use_https(backend: Backend) {
     let app = TestApp::spawn_with(backend, &["--public-origin=https://auth.example"]).await;
     let response = app.get("/api/health").await;
     let hsts = response.headers()["strict-transport-security"].to_str().unwrap();
-    assert!(hsts.starts_with("max-age=") && hsts.contains("includeSubDomains"), "{hsts}");
+    assert!(
+        hsts.starts_with("max-age=") && hsts.contains("includeSubDomains"),
+        "{hsts}"
+    );
 }
 
 both_backends!(

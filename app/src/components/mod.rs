@@ -1,3 +1,8 @@
-//! Small pieces shared by several pages.
+//! Pieces shared by several pages.
 
+pub mod cooldown;
+pub mod form;
+pub mod gate;
 pub mod nav;
+pub mod redirects;
+pub mod sessions;

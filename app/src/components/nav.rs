@@ -1,20 +1,60 @@
-//! The top bar: the product name and the main links.
+//! The top bar: the product name and the links that fit the visitor —
+//! sign in / create account when signed out, the account pages and
+//! "Sign out" when signed in, nothing while that is still unknown (so a
+//! signed-in reload does not flash "Sign in").
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::auth::{Access, use_auth};
+
 #[component]
 pub fn Nav() -> impl IntoView {
+    let auth = use_auth();
     view! {
         <header class="topbar">
             <nav class="container topbar-inner" aria-label="Main">
                 <A href="/" attr:class="brand">"Latchkey"</A>
                 <ul class="nav-links">
-                    <li><A href="/account">"Account"</A></li>
-                    <li><A href="/login">"Sign in"</A></li>
-                    <li><A href="/register" attr:class="button button-small">"Create account"</A></li>
+                    {move || match auth.access().get() {
+                        Access::Granted => view! { <SignedInLinks/> }.into_any(),
+                        Access::Pending => ().into_any(),
+                        Access::Denied(_) | Access::Unreachable(_) => view! { <SignedOutLinks/> }.into_any(),
+                    }}
                 </ul>
             </nav>
         </header>
+    }
+}
+
+#[component]
+fn SignedOutLinks() -> impl IntoView {
+    view! {
+        <li><A href="/login">"Sign in"</A></li>
+        <li><A href="/register" attr:class="button button-small">"Create account"</A></li>
+    }
+}
+
+#[component]
+fn SignedInLinks() -> impl IntoView {
+    let auth = use_auth();
+    let busy = RwSignal::new(false);
+    let sign_out = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            auth.sign_out().await;
+            // Signed out, this bar has usually been replaced already.
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <li><A href="/account">"Account"</A></li>
+        <li><A href="/security">"Security"</A></li>
+        <li><A href="/how-it-works">"How it works"</A></li>
+        <li>
+            <button type="button" class="button-secondary button-small" on:click=sign_out disabled=busy>
+                {move || if busy.get() { "Signing out…" } else { "Sign out" }}
+            </button>
+        </li>
     }
 }

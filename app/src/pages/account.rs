@@ -1,17 +1,97 @@
-//! The signed-in user's account. Filled in by the browser-app issue.
+//! The signed-in user's profile, with their display name editable.
 
+use latchkey_types::{UpdateMeRequest, User};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+
+use crate::api::{self, ApiRequest};
+use crate::auth::use_auth;
+use crate::components::form::{FormAlert, FormState, Notice, SubmitButton, TextField};
+use crate::components::gate::RequireAuth;
+use crate::format::date_time;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     view! {
         <Title text="Account"/>
-        <section class="card narrow">
-            <h1>"Your account"</h1>
-            <p class="muted">"You are not signed in."</p>
-            <p><A href="/login">"Sign in"</A></p>
+        <RequireAuth>
+            <Profile/>
+        </RequireAuth>
+    }
+}
+
+#[component]
+fn Profile() -> impl IntoView {
+    let auth = use_auth();
+    let user = auth.user();
+    let field = |read: fn(&User) -> String| move || user.with(|u| u.as_ref().map(read).unwrap_or_default());
+    view! {
+        <div class="stack" data-signed-in="true">
+            <section class="card">
+                <h1>{move || greeting(user.get().as_ref())}</h1>
+                <dl class="facts">
+                    <dt>"Email"</dt>
+                    <dd>{field(|u| u.email.clone())}</dd>
+                    <dt>"Display name"</dt>
+                    <dd>{field(|u| u.display_name.clone().unwrap_or_else(|| "Not set".into()))}</dd>
+                    <dt>"Role"</dt>
+                    <dd>{field(|u| u.role.as_str().to_string())}</dd>
+                    <dt>"Member since"</dt>
+                    <dd>{field(|u| date_time(&u.created_at))}</dd>
+                </dl>
+            </section>
+            <DisplayNameForm/>
+        </div>
+    }
+}
+
+fn greeting(user: Option<&User>) -> String {
+    match user.and_then(|u| u.display_name.as_deref()) {
+        Some(name) => format!("Hello, {name}"),
+        None => "Your account".into(),
+    }
+}
+
+#[component]
+fn DisplayNameForm() -> impl IntoView {
+    let auth = use_auth();
+    let initial = auth
+        .user()
+        .get_untracked()
+        .and_then(|u| u.display_name)
+        .unwrap_or_default();
+    let name = RwSignal::new(initial);
+    let saved = RwSignal::new(None::<String>);
+    let form = FormState::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !form.begin() {
+            return;
+        }
+        saved.set(None);
+        let trimmed = name.get_untracked().trim().to_string();
+        let request = UpdateMeRequest {
+            display_name: Some(trimmed).filter(|n| !n.is_empty()),
+        };
+        leptos::task::spawn_local(async move {
+            let result = api::call::<User>(auth, ApiRequest::patch("/api/me", &request)).await;
+            let result = result.map(|user| {
+                auth.set_user(user);
+                saved.try_set(Some("Saved.".into()));
+            });
+            form.finish(result);
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="name-heading">
+            <h2 id="name-heading">"Display name"</h2>
+            <form method="post" novalidate on:submit=submit>
+                <Notice message=saved/>
+                <FormAlert form/>
+                <TextField label="Display name" id="display_name" autocomplete="nickname" value=name
+                    errors=form.errors("display_name") hint="Up to 64 characters. Leave empty to remove it."/>
+                <SubmitButton form label="Save" busy_label="Saving…"/>
+            </form>
         </section>
     }
 }

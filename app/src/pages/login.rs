@@ -1,18 +1,104 @@
-//! Sign in. The form arrives with the browser-app issue; the route exists now
-//! so links and navigation are real.
+//! Sign in. Comes back to `next` afterwards when it is a path on this site,
+//! and says why the visitor is here when a session just ended.
 
+use latchkey_types::LoginRequest;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::NavigateOptions;
 use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use crate::auth::{Access, SignedOutReason, use_auth};
+use crate::components::form::{FormAlert, FormState, SubmitButton, TextField};
+use crate::redirect::{safe_next, with_next};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    let auth = use_auth();
+    let query = use_query_map();
+    let next = Memo::new(move |_| query.with(|q| q.get("next")));
+    go_on_when_signed_in(next);
+
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let form = FormState::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !form.begin() {
+            return;
+        }
+        let request = LoginRequest {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+        };
+        leptos::task::spawn_local(async move {
+            let result = auth.login(&request).await;
+            if result.is_err() {
+                password.set(String::new());
+            }
+            form.finish(result);
+        });
+    };
+    let register_href = move || match next.get() {
+        Some(next) => with_next("/register", &next),
+        None => "/register".to_string(),
+    };
+
     view! {
         <Title text="Sign in"/>
         <section class="card narrow">
             <h1>"Sign in"</h1>
-            <p class="muted">"Signing in from the browser is not available yet."</p>
-            <p>"New here? " <A href="/register">"Create an account"</A></p>
+            <WhyHere asked=Signal::derive(move || next.get().is_some())/>
+            <form method="post" novalidate on:submit=submit>
+                <FormAlert form/>
+                <TextField label="Email" id="email" kind="email" autocomplete="username" value=email
+                    errors=form.errors("email") required=true/>
+                <TextField label="Password" id="password" kind="password" autocomplete="current-password"
+                    value=password errors=form.errors("password") required=true/>
+                <SubmitButton form label="Sign in" busy_label="Signing in…"/>
+            </form>
+            <p>"New here? " <A href=register_href>"Create an account"</A></p>
         </section>
+    }
+}
+
+/// Once signed in (just now, or already when the page opened), leave for
+/// `next` — only if it is one of our own paths.
+pub fn go_on_when_signed_in(next: Memo<Option<String>>) {
+    let auth = use_auth();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if auth.access().get() == Access::Granted {
+            let target = safe_next(next.get_untracked().as_deref());
+            navigate(
+                &target,
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+        }
+    });
+}
+
+/// Why the visitor is on this page, if we know.
+#[component]
+fn WhyHere(asked: Signal<bool>) -> impl IntoView {
+    let auth = use_auth();
+    move || match auth.access().get() {
+        Access::Denied(SignedOutReason::SessionEnded) => Some(
+            view! {
+                <p class="alert" role="alert">
+                    "Your session was ended — it was signed out from another browser or device, or your "
+                    "password was changed. Please sign in again."
+                </p>
+            }
+            .into_any(),
+        ),
+        Access::Denied(SignedOutReason::SignedOut) => {
+            Some(view! { <p class="notice" role="status">"You have signed out."</p> }.into_any())
+        }
+        _ if asked.get() => Some(view! { <p class="muted">"Please sign in to continue."</p> }.into_any()),
+        _ => None,
     }
 }

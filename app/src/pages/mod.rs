@@ -2,6 +2,8 @@
 
 pub mod account;
 pub mod home;
+pub mod how_it_works;
 pub mod login;
 pub mod not_found;
 pub mod register;
+pub mod security;

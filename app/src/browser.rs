@@ -1,0 +1,65 @@
+//! The few facts the app reads straight from the browser: the clock, local
+//! time formatting and `document.cookie`. The server build gets neutral
+//! stand-ins so shared code compiles; it never renders anything that
+//! depends on them (such views appear only after the client signs in).
+
+/// Milliseconds since the epoch, on this machine's clock.
+#[cfg(feature = "hydrate")]
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as f64)
+        .unwrap_or_default()
+}
+
+/// A time of day in the reader's locale, e.g. `14:03:27`.
+#[cfg(feature = "hydrate")]
+pub fn local_time(ms: f64) -> String {
+    String::from(js_sys::Date::new(&ms.into()).to_locale_time_string("default"))
+}
+
+/// A date and time in the reader's locale and time zone.
+#[cfg(feature = "hydrate")]
+pub fn local_date_time(ms: f64) -> String {
+    String::from(js_sys::Date::new(&ms.into()).to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn local_time(ms: f64) -> String {
+    utc(ms, "%H:%M:%S UTC")
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn local_date_time(ms: f64) -> String {
+    utc(ms, "%Y-%m-%d %H:%M UTC")
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn utc(ms: f64, format: &str) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .map(|t| t.format(format).to_string())
+        .unwrap_or_default()
+}
+
+/// What scripts on this page can see of the cookies: an HttpOnly cookie
+/// is never part of it.
+#[cfg(feature = "hydrate")]
+pub fn document_cookie() -> String {
+    use wasm_bindgen::JsCast;
+
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+        .and_then(|d| d.cookie().ok())
+        .unwrap_or_default()
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn document_cookie() -> String {
+    String::new()
+}

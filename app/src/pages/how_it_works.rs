@@ -1,0 +1,222 @@
+//! "How it works": this tab's own access token decoded, its refresh
+//! history, proof that the refresh cookie is out of the page's reach, and
+//! the trade-offs of the JWT design as this app implements them.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::auth::{AuthStatus, SignedIn, use_auth};
+use crate::browser::{document_cookie, local_time, now_ms};
+use crate::components::gate::RequireAuth;
+use crate::format::countdown;
+
+#[component]
+pub fn HowItWorksPage() -> impl IntoView {
+    view! {
+        <Title text="How it works"/>
+        <RequireAuth>
+            <div class="stack" data-signed-in="true">
+                <h1>"How it works"</h1>
+                <TokenPanel/>
+                <RefreshHistory/>
+                <CookiePanel/>
+                <TradeOffs/>
+            </div>
+        </RequireAuth>
+    }
+}
+
+/// A clock that ticks every second while the component is shown.
+fn ticking_now() -> ReadSignal<f64> {
+    let now = RwSignal::new(now_ms());
+    let handle = set_interval_with_handle(move || now.set(now_ms()), Duration::from_secs(1));
+    on_cleanup(move || {
+        if let Ok(handle) = handle {
+            handle.clear();
+        }
+    });
+    now.read_only()
+}
+
+#[component]
+fn TokenPanel() -> impl IntoView {
+    let auth = use_auth();
+    let now = ticking_now();
+    let signed_in = move || match auth.status().get() {
+        AuthStatus::SignedIn(signed_in) => Some(signed_in),
+        _ => None,
+    };
+    view! {
+        <section class="card" aria-labelledby="token-heading">
+            <h2 id="token-heading">"Your access token"</h2>
+            <p>
+                "A signed JWT, held only in this tab's memory. Every API call sends it as "
+                <code>"Authorization: Bearer …"</code> ". It is never written to localStorage, "
+                "sessionStorage, IndexedDB or a cookie, so it is gone when the tab closes."
+            </p>
+            {move || signed_in().map(|s| view! { <TokenDetails signed_in=s now/> })}
+        </section>
+    }
+}
+
+#[component]
+fn TokenDetails(signed_in: SignedIn, now: ReadSignal<f64>) -> impl IntoView {
+    let pretty = |value: Option<serde_json::Value>| {
+        value
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| "(could not decode)".into())
+    };
+    let header = pretty(signed_in.decoded.header.clone());
+    let claims = pretty(
+        signed_in
+            .decoded
+            .claims
+            .as_ref()
+            .and_then(|c| serde_json::to_value(c).ok()),
+    );
+    let expires_at = signed_in.expires_at_ms;
+    let lifetime = countdown(signed_in.lifetime_ms);
+    view! {
+        <p class="countdown" aria-live="off">
+            "Expires in " <strong data-testid="token-countdown">{move || countdown(expires_at - now.get())}</strong>
+            " (lifetime " {lifetime} "); renewed silently before then."
+        </p>
+        <div class="token-grid">
+            <div>
+                <h3>"Header"</h3>
+                <pre class="code">{header}</pre>
+            </div>
+            <div>
+                <h3>"Claims"</h3>
+                <pre class="code">{claims}</pre>
+            </div>
+        </div>
+        <p class="muted">
+            "No email or other personal data: " <code>"sub"</code> " is your user id, " <code>"sid"</code>
+            " the session the token belongs to (what revocation checks), " <code>"jti"</code>
+            " this token's own id. The third part, the Ed25519 signature, is checked by the server "
+            "against the public keys at " <a href="/.well-known/jwks.json">"/.well-known/jwks.json"</a> "."
+        </p>
+    }
+}
+
+#[component]
+fn RefreshHistory() -> impl IntoView {
+    let auth = use_auth();
+    let history = auth.history();
+    view! {
+        <section class="card" aria-labelledby="history-heading">
+            <h2 id="history-heading">"Refresh history of this tab"</h2>
+            <p class="muted">
+                "Tabs take turns: one renews the token through the refresh cookie and shares it on a "
+                "BroadcastChannel; the others take it without a request of their own. A Web Lock keeps "
+                "two tabs from renewing at the same moment."
+            </p>
+            <Show
+                when=move || history.with(|h| !h.is_empty())
+                fallback=|| view! { <p class="muted">"Nothing yet."</p> }
+            >
+                <ol class="history" data-testid="refresh-history">
+                    {move || {
+                        history
+                            .get()
+                            .into_iter()
+                            .rev()
+                            .map(|event| {
+                                view! {
+                                    <li>
+                                        <time>{local_time(event.at_ms)}</time>
+                                        " — " {event.outcome.label()}
+                                        <span class="muted">" (" {event.trigger.label()} ")"</span>
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ol>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn CookiePanel() -> impl IntoView {
+    let auth = use_auth();
+    let cookie = RwSignal::new(String::new());
+    let read = move || cookie.set(document_cookie());
+    Effect::new(move |_| read());
+    let renewals = move || {
+        auth.history()
+            .with(|h| h.iter().filter(|e| e.outcome == crate::auth::Outcome::Renewed).count())
+    };
+    view! {
+        <section class="card" aria-labelledby="cookie-heading">
+            <h2 id="cookie-heading">"The refresh cookie"</h2>
+            <p>
+                "What keeps you signed in across reloads is a cookie the server set: "
+                <code>"HttpOnly; Secure; SameSite=Strict; Path=/api/auth"</code>
+                ". Its value is random and stored on the server only as a hash; it is replaced on every use, "
+                "and an old one presented again ends the whole session."
+            </p>
+            <p>"This is everything scripts on this page can read of the cookies:"</p>
+            <pre class="code" data-testid="document-cookie">
+                {move || format!("document.cookie === {:?}", cookie.get())}
+            </pre>
+            <p>
+                {move || {
+                    if cookie.get().contains("latchkey") {
+                        "The refresh cookie is visible here — it should not be.".to_string()
+                    } else {
+                        format!(
+                            "No refresh cookie in sight, yet this tab has renewed its token {} time(s) with it: \
+                             the browser sends it, scripts (and any injected script) cannot read it.",
+                            renewals()
+                        )
+                    }
+                }}
+            </p>
+            <button type="button" class="button-secondary button-small" on:click=move |_| read()>"Read again"</button>
+        </section>
+    }
+}
+
+#[component]
+fn TradeOffs() -> impl IntoView {
+    view! {
+        <section class="card prose" aria-labelledby="tradeoffs-heading">
+            <h2 id="tradeoffs-heading">"Sessions or JWTs? What this app does"</h2>
+            <ul>
+                <li>
+                    <strong>"Stateless checks, with a catch. "</strong>
+                    "Any server can verify the access token with a public key, no database round trip. "
+                    "But a JWT cannot be taken back, so Latchkey keeps it short-lived (minutes) and also keeps a "
+                    "small list of revoked session ids: signing out, a password change or a revocation "
+                    "stops the token within a second, not at its expiry."
+                </li>
+                <li>
+                    <strong>"The long-lived part is a session. "</strong>
+                    "The refresh token is an ordinary server-side session: opaque, hashed, rotated on every use, "
+                    "listed on the Security page and revocable. Reuse of an old one revokes the session."
+                </li>
+                <li>
+                    <strong>"Where the token lives. "</strong>
+                    "In memory, so a reload loses it and the HttpOnly cookie brings it back. An injected script "
+                    "could use the token while the page is open, but cannot carry the refresh cookie away."
+                </li>
+                <li>
+                    <strong>"Cross-site requests. "</strong>
+                    "A Bearer header is never sent by the browser on its own, so API calls need no CSRF token. "
+                    "The cookie routes (refresh, sign-out) accept only same-origin JSON requests."
+                </li>
+                <li>
+                    <strong>"The cost. "</strong>
+                    "More moving parts than a session cookie: refresh scheduling, retry on 401, and tabs that "
+                    "must share one refresh. With LATCHKEY_AUTH_MODE=session the same server uses a plain "
+                    "session cookie and one lookup per request instead."
+                </li>
+            </ul>
+        </section>
+    }
+}
