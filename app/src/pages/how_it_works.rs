@@ -213,8 +213,8 @@ fn TradeOffs() -> impl IntoView {
                 <li>
                     <strong>"The cost. "</strong>
                     "More moving parts than a session cookie: refresh scheduling, retry on 401, and tabs that "
-                    "must share one refresh. With LATCHKEY_AUTH_MODE=session the same server uses a plain "
-                    "session cookie and one lookup per request instead."
+                    "must share one refresh. A plain session cookie needs none of that, at the price of a "
+                    "lookup on every request."
                 </li>
             </ul>
         </section>
