@@ -51,16 +51,24 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     }))
 }
 
-/// Drops rate-limit windows that ended long ago, so guessed emails and
-/// rotating addresses cannot grow the table without bound.
+/// How long an ended session (and its refresh-token history) is kept, for
+/// the session views of the admin area and for investigations.
+const ENDED_SESSION_RETENTION_MS: i64 = 7 * 24 * 3_600_000;
+
+/// Drops rate-limit windows that ended long ago and sessions that ended a
+/// week ago, so neither guessed emails nor rotations grow tables without
+/// bound. Every replica may run it; the deletes are idempotent.
 fn spawn_housekeeping(db: Db) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
-            let an_hour_ago = core::clock::now_ms() - 3_600_000;
-            if let Err(err) = db.prune_rate_limits(an_hour_ago).await {
+            let now = core::clock::now_ms();
+            if let Err(err) = db.prune_rate_limits(now - 3_600_000).await {
                 tracing::warn!(error = %err, "pruning rate limits failed");
+            }
+            if let Err(err) = db.sweep_ended_sessions(now - ENDED_SESSION_RETENTION_MS).await {
+                tracing::warn!(error = %err, "sweeping ended sessions failed");
             }
         }
     });

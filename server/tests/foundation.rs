@@ -197,3 +197,50 @@ both_backends!(
     app_routes_render_on_the_server,
     oversized_bodies_are_refused_before_parsing,
 );
+
+mod housekeeping {
+    use super::common::{Backend, GOOD_PASSWORD, TestApp};
+
+    async fn ended_sessions_and_their_token_history_are_swept(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let old = app.register("sweep@example.com", GOOD_PASSWORD).await;
+        let live = app.login("sweep@example.com", GOOD_PASSWORD).await;
+        assert_eq!(app.refresh_with(&old.refresh).await.status(), 200, "adds history");
+        let db = &app.state.db;
+        let day = 24 * 3_600_000_i64;
+        let now = latchkey::core::clock::now_ms();
+        // The first session ended eight days ago.
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE secret_hash <> $2")
+            .bind(now - 8 * day)
+            .bind(latchkey::core::secrets::hash_token(&live.refresh))
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(db.sweep_ended_sessions(now - 7 * day).await.unwrap(), 1);
+        let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        let tokens: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            (sessions, tokens),
+            (1, 1),
+            "only the live session and its one token remain"
+        );
+        assert_eq!(
+            app.refresh_with(&live.refresh).await.status(),
+            200,
+            "the live session still works"
+        );
+        assert_eq!(
+            db.sweep_ended_sessions(now - 7 * day).await.unwrap(),
+            0,
+            "nothing recent is swept"
+        );
+    }
+
+    crate::both_backends!(ended_sessions_and_their_token_history_are_swept);
+}

@@ -287,6 +287,29 @@ impl Db {
         .await?)
     }
 
+    /// Deletes sessions that ended (revoked, idle or past their lifetime)
+    /// before `ended_before`, and with them their refresh-token history:
+    /// without this every rotation would grow `refresh_tokens` forever.
+    /// Returns how many sessions went.
+    pub async fn sweep_ended_sessions(&self, ended_before: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions \
+             WHERE revoked_at < $1 OR expires_at < $1 OR idle_expires_at < $1)",
+        )
+        .bind(ended_before)
+        .execute(&mut *tx)
+        .await?;
+        let swept =
+            sqlx::query("DELETE FROM sessions WHERE revoked_at < $1 OR expires_at < $1 OR idle_expires_at < $1")
+                .bind(ended_before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        tx.commit().await?;
+        Ok(swept)
+    }
+
     /// Sessions revoked at or after `since` (ms), with the time: what feeds
     /// every server's in-memory revocation set.
     pub async fn revoked_since(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
