@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { SHORT_ACCESS_TTL_SECS } from "./settings";
@@ -13,7 +14,11 @@ const baseURL = `http://127.0.0.1:${port}`;
 const shortTtlURL = `http://127.0.0.1:${shortTtlPort}`;
 const bin = process.env.LATCHKEY_BIN ?? path.resolve(__dirname, "../target/debug/latchkey");
 const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.resolve(__dirname, "../target/site");
-const stamp = `${process.pid}-${Date.now()}`;
+// One temporary folder per run for the servers' SQLite files; workers load
+// this file too and inherit the variable, so they reuse the folder, and
+// teardown.ts removes it.
+process.env.LATCHKEY_E2E_DATA_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "latchkey-e2e-"));
+const dataDir = process.env.LATCHKEY_E2E_DATA_DIR;
 
 function server(url: string, listen: string, name: string, env: Record<string, string> = {}) {
   return {
@@ -24,7 +29,7 @@ function server(url: string, listen: string, name: string, env: Record<string, s
     stdout: "pipe" as const,
     stderr: "pipe" as const,
     env: {
-      DATABASE_URL: `sqlite://${path.join(os.tmpdir(), `latchkey-e2e-${name}-${stamp}.db`)}`,
+      DATABASE_URL: `sqlite://${path.join(dataDir, `${name}.db`)}`,
       LEPTOS_SITE_ADDR: listen,
       LEPTOS_SITE_ROOT: siteRoot,
       LATCHKEY_PUBLIC_ORIGIN: url,
@@ -39,6 +44,7 @@ function server(url: string, listen: string, name: string, env: Record<string, s
 
 export default defineConfig({
   testDir: "./tests",
+  globalTeardown: "./teardown.ts",
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
