@@ -22,9 +22,22 @@ fn limited(resets_at: i64, now: i64) -> ApiError {
     }
 }
 
+/// The unit one client is counted by: an IPv4 address, or an IPv6 /64 (a
+/// single subscriber usually holds a whole /64, so per-/128 buckets would
+/// hand out unlimited attempts).
+fn address_bucket(ip: std::net::IpAddr) -> String {
+    match ip.to_canonical() {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
 pub async fn limit_address(state: &AppState, client: &ClientInfo) -> ApiResult<()> {
     let now = now_ms();
-    let bucket = format!("addr:{}", client.ip);
+    let bucket = format!("addr:{}", address_bucket(client.ip));
     let hit = state.db.hit_rate_limit(&bucket, MINUTE_MS, now).await?;
     if hit.count > i64::from(state.settings.rate_address_per_min) {
         return Err(limited(hit.resets_at, now));
@@ -44,4 +57,20 @@ pub async fn limit_account(state: &AppState, email: &Email) -> ApiResult<String>
         return Err(limited(hit.resets_at, now));
     }
     Ok(bucket)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_bucket;
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        let a = address_bucket("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = address_bucket("2001:db8:1:2:bbbb::9".parse().unwrap());
+        let other = address_bucket("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a, b);
+        assert_ne!(a, other);
+        assert_eq!(address_bucket("::ffff:192.0.2.7".parse().unwrap()), "192.0.2.7");
+        assert_eq!(address_bucket("192.0.2.7".parse().unwrap()), "192.0.2.7");
+    }
 }
