@@ -15,9 +15,7 @@ use crate::redirect::{safe_next, with_next};
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let auth = use_auth();
-    let query = use_query_map();
-    let next = Memo::new(move |_| query.with(|q| q.get("next")));
-    go_on_when_signed_in(next);
+    let next = go_on_when_signed_in();
 
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -63,8 +61,11 @@ pub fn LoginPage() -> impl IntoView {
 }
 
 /// Once signed in (just now, or already when the page opened), leave for
-/// `next` — only if it is one of our own paths.
-pub fn go_on_when_signed_in(next: Memo<Option<String>>) {
+/// `next` — only if it is one of our own paths. Returns `next` for the
+/// page's own links.
+pub fn go_on_when_signed_in() -> Memo<Option<String>> {
+    let query = use_query_map();
+    let next = Memo::new(move |_| query.with(|q| q.get("next")));
     let auth = use_auth();
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -79,6 +80,7 @@ pub fn go_on_when_signed_in(next: Memo<Option<String>>) {
             );
         }
     });
+    next
 }
 
 /// Why the visitor is on this page, if we know.

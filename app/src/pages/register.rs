@@ -5,7 +5,6 @@ use latchkey_types::RegisterRequest;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 
 use super::login::go_on_when_signed_in;
 use crate::auth::use_auth;
@@ -15,9 +14,7 @@ use crate::redirect::with_next;
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let auth = use_auth();
-    let query = use_query_map();
-    let next = Memo::new(move |_| query.with(|q| q.get("next")));
-    go_on_when_signed_in(next);
+    let next = go_on_when_signed_in();
 
     let email = RwSignal::new(String::new());
     let display_name = RwSignal::new(String::new());

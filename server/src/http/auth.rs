@@ -1,11 +1,12 @@
 //! `/api/auth/*`: register, login, refresh, logout, logout-all (JWT mode).
 //!
-//! Every route here is refused from another origin (`csrf`), takes only a
+//! Every cookie route here is refused from another origin (the `csrf`
+//! layer on these routes in `http::router`), takes only a
 //! JSON body (so a cross-site form post cannot reach it), is rate-limited
 //! per client address, and answers with `Cache-Control: no-store`.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use latchkey_types::{ErrorCode, FieldErrors, LoginRequest, RegisterRequest, TokenResponse};
@@ -13,7 +14,6 @@ use serde::de::IgnoredAny;
 
 use super::client::ClientInfo;
 use super::cookies::{cleared_refresh_cookie, read_refresh_token, refresh_cookie};
-use super::csrf::check_same_origin;
 use super::extract::{AuthUser, MaybeAuthUser};
 use super::json::ApiJson;
 use super::rate::{limit_account, limit_address};
@@ -66,11 +66,9 @@ fn invalid_credentials() -> ApiError {
 pub async fn register(
     State(state): State<AppState>,
     client: ClientInfo,
-    headers: HeaderMap,
     jar: CookieJar,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
-    check_same_origin(&headers, &state.settings.public_origin)?;
     limit_address(&state, &client).await?;
     let mut fields = FieldErrors::new();
     let email = Email::parse(&body.email)
@@ -124,11 +122,9 @@ pub async fn register(
 pub async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
-    headers: HeaderMap,
     jar: CookieJar,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    check_same_origin(&headers, &state.settings.public_origin)?;
     let user = verify_credentials(&state, &client, &body).await?;
     let issued = sessions::start_jwt_session(&state, &user, &client).await?;
     audit_login(
@@ -191,13 +187,9 @@ async fn audit_login(
 pub async fn refresh(
     State(state): State<AppState>,
     client: ClientInfo,
-    headers: HeaderMap,
     jar: CookieJar,
     ApiJson(_): ApiJson<IgnoredAny>,
 ) -> Response {
-    if let Err(err) = check_same_origin(&headers, &state.settings.public_origin) {
-        return err.into_response();
-    }
     if let Err(err) = limit_address(&state, &client).await {
         return err.into_response();
     }
@@ -220,19 +212,13 @@ pub async fn refresh(
 pub async fn logout(
     State(state): State<AppState>,
     client: ClientInfo,
-    headers: HeaderMap,
     jar: CookieJar,
     MaybeAuthUser(bearer): MaybeAuthUser,
     ApiJson(_): ApiJson<IgnoredAny>,
 ) -> ApiResult<Response> {
-    check_same_origin(&headers, &state.settings.public_origin)?;
-    let from_cookie = match read_refresh_token(&jar, &state.settings) {
-        Some(token) => {
-            state
-                .db
-                .find_session_by_refresh_hash(&hash_token(token.expose_secret()))
-                .await?
-        }
+    let presented_hash = read_refresh_token(&jar, &state.settings).map(|t| hash_token(t.expose_secret()));
+    let from_cookie = match &presented_hash {
+        Some(hash) => state.db.find_session_by_refresh_hash(hash).await?,
         None => None,
     };
     let grace_ms = state.settings.refresh_grace.as_millis() as i64;
@@ -240,7 +226,12 @@ pub async fn logout(
         // A rotated-away token ending its session is still reuse: someone
         // other than the browser holds it. The session ends either way, but
         // the audit log must say which.
-        (Some(session), _) => match sessions::classify(&session, &token_hash(&jar, &state), now_ms(), grace_ms) {
+        (Some(session), _) => match sessions::classify(
+            &session,
+            presented_hash.as_deref().unwrap_or_default(),
+            now_ms(),
+            grace_ms,
+        ) {
             RefreshDecision::Reuse => (
                 session.id(),
                 session.user_id(),
@@ -261,12 +252,6 @@ pub async fn logout(
     Ok(no_store(
         (StatusCode::NO_CONTENT, jar.add(cleared_refresh_cookie(&state.settings))).into_response(),
     ))
-}
-
-fn token_hash(jar: &CookieJar, state: &AppState) -> String {
-    read_refresh_token(jar, &state.settings)
-        .map(|t| hash_token(t.expose_secret()))
-        .unwrap_or_default()
 }
 
 pub async fn logout_all(

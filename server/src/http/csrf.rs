@@ -7,10 +7,22 @@
 //! with neither header (non-browser clients) pass: they carry no ambient
 //! cookies an attacker could borrow.
 
+use axum::extract::{Request, State};
 use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use latchkey_types::ErrorCode;
 
-use super::ApiError;
+use super::{ApiError, AppState};
+
+/// The layer on the routes a browser reaches with its cookies: a cross-site
+/// request is refused before its body is even read.
+pub async fn same_origin_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match check_same_origin(request.headers(), &state.settings.public_origin) {
+        Ok(()) => next.run(request).await,
+        Err(rejected) => rejected.into_response(),
+    }
+}
 
 pub fn check_same_origin(headers: &HeaderMap, public_origin: &str) -> Result<(), ApiError> {
     let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));

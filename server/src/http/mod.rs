@@ -130,12 +130,17 @@ impl FromRef<AppState> for LeptosOptions {
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/health", get(health::health))
+    // The routes a browser reaches with its cookies (API.md "Cross-site
+    // defence"): same-origin only.
+    let cookie_routes = Router::new()
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
+        .route_layer(middleware::from_fn_with_state(state.clone(), csrf::same_origin_only));
+    let api = Router::new()
+        .merge(cookie_routes)
+        .route("/health", get(health::health))
         .route("/auth/logout-all", post(auth::logout_all))
         .route("/me", get(me::get_me).patch(me::patch_me))
         .route("/me/password", post(me::change_password))
