@@ -17,6 +17,7 @@ mod browser;
 mod components;
 #[cfg(feature = "ssr")]
 mod csp;
+pub mod facts;
 mod format;
 mod pages;
 mod redirect;
@@ -42,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.ico"/>
+                <facts::FactsMeta/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

@@ -16,6 +16,37 @@ pub enum AuthMode {
     Session,
 }
 
+/// How a Bearer access token is checked (the article's trade-off as a
+/// setting). Session cookies are always looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessCheck {
+    /// Signature and claims only: a revoked session's token works until `exp`.
+    Stateless,
+    /// Signature plus the in-memory revoked-session set: refused within a second.
+    RevocationCache,
+    /// Signature plus a database read of the session: refused at once.
+    SessionLookup,
+}
+
+impl AccessCheck {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessCheck::Stateless => "stateless",
+            AccessCheck::RevocationCache => "revocation-cache",
+            AccessCheck::SessionLookup => "session-lookup",
+        }
+    }
+}
+
+impl AuthMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Jwt => "jwt",
+            AuthMode::Session => "session",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// `sqlite://…` or `postgres://…`.
@@ -83,6 +114,12 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_AUTH_MODE", value_enum, default_value_t = AuthMode::Jwt, global = true)]
     pub auth_mode: AuthMode,
 
+    /// How Bearer tokens are checked: `stateless` (signature only),
+    /// `revocation-cache` (plus the revoked-session set) or `session-lookup`
+    /// (plus a database read of the session).
+    #[arg(long, env = "LATCHKEY_ACCESS_CHECK", value_enum, default_value_t = AccessCheck::RevocationCache, global = true)]
+    pub access_check: AccessCheck,
+
     /// Live sessions per user; past it the oldest is revoked.
     #[arg(long, env = "LATCHKEY_MAX_SESSIONS", default_value_t = 50, global = true)]
     pub max_sessions: u32,
@@ -109,10 +146,13 @@ pub struct Settings {
     pub refresh_grace: Duration,
     pub cookie_secure: bool,
     pub refresh_cookie: String,
+    /// `__Host-latchkey-session` (`latchkey-session` without `Secure`).
+    pub session_cookie: String,
     pub trusted_proxies: Vec<IpAddr>,
     pub rate_account_failures: u32,
     pub rate_address_per_min: u32,
     pub auth_mode: AuthMode,
+    pub access_check: AccessCheck,
     pub max_sessions: u32,
     pub password_min_chars: usize,
     pub hash_permits: usize,
@@ -173,10 +213,18 @@ impl Config {
             refresh_grace: Duration::from_secs(self.refresh_grace_secs),
             cookie_secure: self.cookie_secure,
             refresh_cookie,
+            // `__Host-` pins the cookie to this origin: Secure, Path=/, no Domain.
+            session_cookie: if self.cookie_secure {
+                "__Host-latchkey-session"
+            } else {
+                "latchkey-session"
+            }
+            .to_string(),
             trusted_proxies: self.trusted_proxies,
             rate_account_failures: self.rate_account_failures,
             rate_address_per_min: self.rate_address_per_min,
             auth_mode: self.auth_mode,
+            access_check: self.access_check,
             max_sessions: self.max_sessions,
             password_min_chars: self.password_min_chars,
             hash_permits,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::core::clock::now_ms;
 use crate::core::refresh::{RefreshDecision, SessionState, decide};
-use crate::core::secrets::{hash_token, open_successor, random_token, seal_successor};
+use crate::core::secrets::{hash_token, open_sealed, random_token, seal_under};
 use crate::http::client::ClientInfo;
 use crate::http::{ApiError, ApiResult, AppState};
 use crate::store::sessions::{NewSession, RevokeReason, Rotation, SessionKind, SessionRecord, SwapOutcome};
@@ -25,13 +25,13 @@ pub struct Issued {
 }
 
 /// Lifetimes of a session starting now.
-struct Window {
-    now: i64,
-    idle_expires_at: i64,
-    expires_at: i64,
+pub(crate) struct Window {
+    pub now: i64,
+    pub idle_expires_at: i64,
+    pub expires_at: i64,
 }
 
-fn window(state: &AppState) -> Window {
+pub(crate) fn window(state: &AppState) -> Window {
     let now = now_ms();
     Window {
         now,
@@ -63,6 +63,7 @@ fn new_jwt_session<'a>(
         kind: SessionKind::Jwt,
         secret_hash,
         csrf_hash: None,
+        sealed_csrf: None,
         now: w.now,
         idle_expires_at: w.idle_expires_at,
         expires_at: w.expires_at,
@@ -161,7 +162,7 @@ pub async fn refresh(
             RefreshDecision::Rotate => {
                 let successor = random_token();
                 let successor_hash = hash_token(successor.expose_secret());
-                let sealed = seal_successor(presented.expose_secret(), successor.expose_secret());
+                let sealed = seal_under(presented.expose_secret(), successor.expose_secret());
                 let idle_expires_at = (now + state.settings.refresh_idle.as_millis() as i64).min(session.expires_at);
                 let outcome = state
                     .db
@@ -191,7 +192,7 @@ pub async fn refresh(
                 let successor = session
                     .sealed_successor
                     .as_deref()
-                    .and_then(|sealed| open_successor(presented.expose_secret(), sealed))
+                    .and_then(|sealed| open_sealed(presented.expose_secret(), sealed))
                     .ok_or_else(invalid_refresh)?;
                 let (access_token, expires_in) = issue_access(state, &user, session.id(), now);
                 let issued = Issued {

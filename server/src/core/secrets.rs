@@ -54,8 +54,9 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Encrypts `successor` under a key derived from `parent`, so that a client
 /// presenting the parent inside the grace window can be given the very same
 /// successor, while the row alone (which holds only hashes) cannot reveal it.
+/// A cookie session's CSRF token is sealed the same way under its session id.
 /// Output: base64url(nonce || ciphertext || tag).
-pub fn seal_successor(parent: &str, successor: &str) -> String {
+pub fn seal_under(parent: &str, successor: &str) -> String {
     let mut nonce = [0u8; NONCE_BYTES];
     OsRng.fill_bytes(&mut nonce);
     let ciphertext = seal_cipher(parent)
@@ -68,9 +69,9 @@ pub fn seal_successor(parent: &str, successor: &str) -> String {
     URL_SAFE_NO_PAD.encode(sealed)
 }
 
-/// Opens what `seal_successor` produced. `None` for a wrong parent, a
+/// Opens what `seal_under` produced. `None` for a wrong parent, a
 /// tampered or truncated value, or anything that is not base64url.
-pub fn open_successor(parent: &str, sealed: &str) -> Option<SecretString> {
+pub fn open_sealed(parent: &str, sealed: &str) -> Option<SecretString> {
     let sealed = URL_SAFE_NO_PAD.decode(sealed).ok()?;
     if sealed.len() < NONCE_BYTES {
         return None;
@@ -152,15 +153,15 @@ mod tests {
     fn sealed_successor_opens_with_its_parent() {
         let parent = random_token();
         let successor = random_token();
-        let sealed = seal_successor(parent.expose_secret(), successor.expose_secret());
-        let opened = open_successor(parent.expose_secret(), &sealed).unwrap();
+        let sealed = seal_under(parent.expose_secret(), successor.expose_secret());
+        let opened = open_sealed(parent.expose_secret(), &sealed).unwrap();
         assert_eq!(opened.expose_secret(), successor.expose_secret());
     }
 
     #[test]
     fn sealed_successor_does_not_contain_the_successor() {
         let successor = random_token();
-        let sealed = seal_successor("parent", successor.expose_secret());
+        let sealed = seal_under("parent", successor.expose_secret());
         assert!(!sealed.contains(successor.expose_secret()));
         let raw = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
         assert!(
@@ -172,16 +173,16 @@ mod tests {
     #[test]
     fn sealing_twice_gives_different_outputs() {
         // A fixed nonce would reuse the keystream whenever a parent is reused.
-        assert_ne!(seal_successor("p", "s"), seal_successor("p", "s"));
+        assert_ne!(seal_under("p", "s"), seal_under("p", "s"));
     }
 
     #[test]
     fn wrong_parent_cannot_open() {
-        let sealed = seal_successor("parent", "successor");
-        assert!(open_successor("other parent", &sealed).is_none());
-        assert!(open_successor("", &sealed).is_none());
+        let sealed = seal_under("parent", "successor");
+        assert!(open_sealed("other parent", &sealed).is_none());
+        assert!(open_sealed("", &sealed).is_none());
         // The stored hash of the parent is not the key either.
-        assert!(open_successor(&hash_token("parent"), &sealed).is_none());
+        assert!(open_sealed(&hash_token("parent"), &sealed).is_none());
     }
 
     #[test]
@@ -192,26 +193,26 @@ mod tests {
 
     #[test]
     fn tampering_is_detected() {
-        let sealed = seal_successor("parent", "successor");
+        let sealed = seal_under("parent", "successor");
         let raw = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
         for i in 0..raw.len() {
             let mut flipped = raw.clone();
             flipped[i] ^= 0x01;
             let tampered = URL_SAFE_NO_PAD.encode(&flipped);
-            assert!(open_successor("parent", &tampered).is_none(), "byte {i}");
+            assert!(open_sealed("parent", &tampered).is_none(), "byte {i}");
         }
     }
 
     #[test]
     fn truncated_or_malformed_input_is_rejected() {
-        let sealed = seal_successor("parent", "successor");
+        let sealed = seal_under("parent", "successor");
         let raw = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
         for len in [0, 1, NONCE_BYTES - 1, NONCE_BYTES, NONCE_BYTES + 15, raw.len() - 1] {
             let truncated = URL_SAFE_NO_PAD.encode(&raw[..len]);
-            assert!(open_successor("parent", &truncated).is_none(), "len {len}");
+            assert!(open_sealed("parent", &truncated).is_none(), "len {len}");
         }
-        assert!(open_successor("parent", "").is_none());
-        assert!(open_successor("parent", "not base64!").is_none());
-        assert!(open_successor("parent", &format!("{sealed}=")).is_none());
+        assert!(open_sealed("parent", "").is_none());
+        assert!(open_sealed("parent", "not base64!").is_none());
+        assert!(open_sealed("parent", &format!("{sealed}=")).is_none());
     }
 }

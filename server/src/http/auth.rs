@@ -13,7 +13,7 @@ use latchkey_types::{ErrorCode, FieldErrors, LoginRequest, RegisterRequest, Toke
 use serde::de::IgnoredAny;
 
 use super::client::ClientInfo;
-use super::cookies::{cleared_refresh_cookie, read_refresh_token, refresh_cookie};
+use super::cookies::{cleared_refresh_cookie, cleared_session_cookie, read_refresh_token, refresh_cookie};
 use super::extract::{AuthUser, MaybeAuthUser};
 use super::json::ApiJson;
 use super::rate::{limit_account, limit_address};
@@ -59,7 +59,7 @@ fn with_cleared_cookie(state: &AppState, jar: CookieJar, err: ApiError) -> Respo
     (jar.add(cleared_refresh_cookie(&state.settings)), err).into_response()
 }
 
-fn invalid_credentials() -> ApiError {
+pub fn invalid_credentials() -> ApiError {
     ApiError::new(ErrorCode::InvalidCredentials, "The email or password is not right.")
 }
 
@@ -69,7 +69,41 @@ pub async fn register(
     jar: CookieJar,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
-    limit_address(&state, &client).await?;
+    let account = validate_registration(&state, &client, &body).await?;
+    let (user, issued) = sessions::register(&state, account.new_user(), &client)
+        .await
+        .map_err(registration_failed)?;
+    audit_registered(&state, &client, &user, issued.session_id).await;
+    Ok(token_response(&state, StatusCode::CREATED, jar, &user, issued))
+}
+
+/// A registration that passed every check, ready to insert.
+pub struct NewAccount {
+    email: Email,
+    display_name: Option<DisplayName>,
+    password_hash: String,
+}
+
+impl NewAccount {
+    pub fn new_user(&self) -> NewUser<'_> {
+        NewUser {
+            email: &self.email,
+            display_name: self.display_name.as_ref(),
+            password_hash: &self.password_hash,
+            // Never from the request: `role` in the body is ignored.
+            role: latchkey_types::Role::User,
+        }
+    }
+}
+
+/// Rate limit, then every field checked (all problems reported at once),
+/// then the argon2 hash. Shared by both registration routes.
+pub async fn validate_registration(
+    state: &AppState,
+    client: &ClientInfo,
+    body: &RegisterRequest,
+) -> ApiResult<NewAccount> {
+    limit_address(state, client).await?;
     let mut fields = FieldErrors::new();
     let email = Email::parse(&body.email)
         .map_err(|e| fields.insert("email".into(), vec![e.into()]))
@@ -91,32 +125,24 @@ pub async fn register(
         return Err(ApiError::validation(fields));
     };
     let password_hash = state.hasher.hash(&password).await?;
-    let new_user = NewUser {
-        email: &email,
-        display_name: display_name.as_ref(),
-        password_hash: &password_hash,
-        role: latchkey_types::Role::User,
-    };
-    let (user, issued) = match sessions::register(&state, new_user, &client).await {
-        Ok(done) => done,
-        Err(StoreError::Conflict) => {
-            return Err(ApiError::new(
-                ErrorCode::EmailTaken,
-                "An account with this email already exists.",
-            ));
-        }
-        Err(err) => return Err(err.into()),
-    };
+    Ok(NewAccount {
+        email,
+        display_name,
+        password_hash,
+    })
+}
+
+pub fn registration_failed(err: StoreError) -> ApiError {
+    match err {
+        StoreError::Conflict => ApiError::new(ErrorCode::EmailTaken, "An account with this email already exists."),
+        err => err.into(),
+    }
+}
+
+pub async fn audit_registered(state: &AppState, client: &ClientInfo, user: &UserRecord, session_id: uuid::Uuid) {
     state
-        .audit_by(
-            &client,
-            "user.registered",
-            Some(user.id()),
-            Some(issued.session_id),
-            None,
-        )
+        .audit_by(client, "user.registered", Some(user.id()), Some(session_id), None)
         .await;
-    Ok(token_response(&state, StatusCode::CREATED, jar, &user, issued))
 }
 
 pub async fn login(
@@ -171,7 +197,7 @@ pub async fn verify_credentials(state: &AppState, client: &ClientInfo, body: &Lo
     }
 }
 
-async fn audit_login(
+pub async fn audit_login(
     state: &AppState,
     client: &ClientInfo,
     user: Option<&UserRecord>,
@@ -272,9 +298,10 @@ pub async fn logout_all(
             Some(detail),
         )
         .await;
-    Ok(no_store(
-        (StatusCode::NO_CONTENT, jar.add(cleared_refresh_cookie(&state.settings))).into_response(),
-    ))
+    let jar = jar
+        .add(cleared_refresh_cookie(&state.settings))
+        .add(cleared_session_cookie(&state.settings));
+    Ok(no_store((StatusCode::NO_CONTENT, jar).into_response()))
 }
 
 pub async fn audit_session_event(

@@ -1,4 +1,4 @@
-//! The refresh cookie: `HttpOnly; Secure; SameSite=Strict; Path=/api/auth;
+//! The two cookies Latchkey sets. The refresh cookie: `HttpOnly; Secure; SameSite=Strict; Path=/api/auth;
 //! Max-Age=<lifetime>`. JavaScript cannot read it, other sites cannot send
 //! it, and it travels only to the routes that renew or end a session.
 
@@ -29,6 +29,33 @@ pub fn cleared_refresh_cookie(settings: &Settings) -> Cookie<'static> {
 
 pub fn read_refresh_token(jar: &CookieJar, settings: &Settings) -> Option<SecretString> {
     jar.get(&settings.refresh_cookie)
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(SecretString::from)
+}
+
+/// The session-mode cookie: an opaque id, `HttpOnly; Secure; SameSite=Strict;
+/// Path=/` under the `__Host-` prefix, so no subdomain can set or shadow it.
+/// It lives until the session's absolute end; the idle limit is the server's.
+pub fn session_cookie(settings: &Settings, secret: &SecretString, max_age_secs: i64) -> Cookie<'static> {
+    Cookie::build((settings.session_cookie.clone(), secret.expose_secret().to_string()))
+        .http_only(true)
+        .secure(settings.cookie_secure)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age_secs.max(0)))
+        .build()
+}
+
+pub fn cleared_session_cookie(settings: &Settings) -> Cookie<'static> {
+    let mut cookie = session_cookie(settings, &SecretString::from(String::new()), 0);
+    cookie.make_removal();
+    cookie
+}
+
+/// The session id from a request's cookies, if it is plausibly one of ours.
+pub fn read_session_secret(jar: &CookieJar, settings: &Settings) -> Option<SecretString> {
+    jar.get(&settings.session_cookie)
         .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
         .map(SecretString::from)

@@ -18,6 +18,8 @@ pub struct ApiError {
     pub message: Cow<'static, str>,
     pub fields: Option<FieldErrors>,
     pub retry_after_secs: Option<u64>,
+    /// A cookie to set with the error (a removal, when a credential died).
+    pub set_cookie: Option<axum_extra::extract::cookie::Cookie<'static>>,
 }
 
 impl ApiError {
@@ -27,7 +29,14 @@ impl ApiError {
             message: message.into(),
             fields: None,
             retry_after_secs: None,
+            set_cookie: None,
         }
+    }
+
+    /// The same error, also setting (usually clearing) `cookie`.
+    pub fn with_cookie(mut self, cookie: axum_extra::extract::cookie::Cookie<'static>) -> Self {
+        self.set_cookie = Some(cookie);
+        self
     }
 
     pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
@@ -107,6 +116,12 @@ impl IntoResponse for ApiError {
         }
         if let Some(secs) = self.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        if let Some(value) = self
+            .set_cookie
+            .and_then(|c| HeaderValue::try_from(c.encoded().to_string()).ok())
+        {
+            headers.append(header::SET_COOKIE, value);
         }
         response
     }

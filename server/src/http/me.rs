@@ -4,15 +4,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
 use latchkey_types::{ChangePasswordRequest, ErrorCode, FieldErrors, Session, User};
 
 use super::auth::{audit_session_event, no_store};
 use super::client::ClientInfo;
-use super::extract::{AuthUser, invalid_token};
+use super::cookies::session_cookie;
+use super::extract::{AuthUser, Credential, invalid_token};
 use super::json::ApiJson;
 use super::rate::limit_account;
 use super::{ApiError, ApiResult, AppState};
-use crate::auth::sessions;
+use crate::auth::{cookie_sessions, sessions};
 use crate::core::clock::{from_ms, now_ms};
 use crate::core::identity::{DisplayName, Email};
 use crate::store::sessions::{RevokeReason, SessionRecord};
@@ -58,6 +60,7 @@ pub async fn change_password(
     State(state): State<AppState>,
     auth: AuthUser,
     client: ClientInfo,
+    jar: CookieJar,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<Response> {
     let user = current_user(&state, &auth).await?;
@@ -83,6 +86,14 @@ pub async fn change_password(
         .await?;
     state.note_revoked(&revoked, now);
     audit_session_event(&state, &client, "password.changed", auth.user_id, Some(auth.session_id)).await;
+    // A cookie session gets a new id with the new password: whoever copied
+    // the old cookie holds nothing now.
+    if let Credential::SessionCookie(secret, session) = &auth.credential
+        && let Some(new_secret) = cookie_sessions::rekey(&state, secret, session).await?
+    {
+        let cookie = session_cookie(&state.settings, &new_secret, cookie_sessions::remaining_secs(session));
+        return Ok(no_store((StatusCode::NO_CONTENT, jar.add(cookie)).into_response()));
+    }
     Ok(no_store(StatusCode::NO_CONTENT.into_response()))
 }
 

@@ -38,6 +38,7 @@ pub mod health;
 pub mod json;
 pub mod me;
 pub mod rate;
+pub mod session;
 pub mod wellknown;
 
 pub use error::{ApiError, ApiResult};
@@ -137,10 +138,14 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
+        .route("/session/register", post(session::register))
+        .route("/session/login", post(session::login))
+        .route("/session/logout", post(session::logout))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::same_origin_only));
     let api = Router::new()
         .merge(cookie_routes)
         .route("/health", get(health::health))
+        .route("/session", get(session::current))
         .route("/auth/logout-all", post(auth::logout_all))
         .route("/me", get(me::get_me).patch(me::patch_me))
         .route("/me/password", post(me::change_password))
@@ -159,13 +164,22 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let leptos = state.leptos.clone();
     let shell = move || app::shell(leptos.clone());
+    // Every page gets a CSP nonce and learns the server's auth settings.
+    let facts = app::facts::ServerFacts {
+        auth_mode: app::facts::AuthMode::parse(state.settings.auth_mode.as_str()),
+        access_check: state.settings.access_check.as_str().to_string(),
+    };
+    let page_context = move || {
+        leptos::nonce::provide_nonce();
+        leptos::prelude::provide_context(facts.clone());
+    };
 
     Router::new()
         .nest("/api", api)
         .route("/.well-known/jwks.json", get(wellknown::jwks))
-        .leptos_routes_with_context(&state, routes, leptos::nonce::provide_nonce, shell)
+        .leptos_routes_with_context(&state, routes, page_context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            leptos::nonce::provide_nonce,
+            page_context,
             app::shell,
         ))
         .layer(

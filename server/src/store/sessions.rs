@@ -74,12 +74,49 @@ macro_rules! session_columns {
     };
 }
 
+/// A session-cookie request's view of its session and user: everything the
+/// extractor needs, in one indexed read.
+#[derive(Debug, Clone, FromRow)]
+pub struct CookieSessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub csrf_hash: Option<String>,
+    /// The CSRF token sealed under the session id (`seal_under`), so the
+    /// browser can be told it again after a reload.
+    pub sealed_csrf: Option<String>,
+    pub last_seen_at: i64,
+    pub idle_expires_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub role: String,
+    pub disabled_at: Option<i64>,
+}
+
+impl CookieSessionRow {
+    pub fn id(&self) -> Uuid {
+        Uuid::parse_str(&self.id).unwrap_or_default()
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        Uuid::parse_str(&self.user_id).unwrap_or_default()
+    }
+
+    pub fn is_live(&self, now_ms: i64) -> bool {
+        self.revoked_at.is_none()
+            && self.disabled_at.is_none()
+            && now_ms < self.idle_expires_at
+            && now_ms < self.expires_at
+    }
+}
+
 pub struct NewSession<'a> {
     pub id: Uuid,
     pub user_id: Uuid,
     pub kind: SessionKind,
     pub secret_hash: &'a str,
     pub csrf_hash: Option<&'a str>,
+    /// Cookie sessions: the CSRF token sealed under the session id.
+    pub sealed_csrf: Option<&'a str>,
     pub now: i64,
     pub idle_expires_at: i64,
     pub expires_at: i64,
@@ -200,6 +237,44 @@ impl Db {
         .await?)
     }
 
+    /// The cookie session whose id hashes to `secret_hash`, with its user's
+    /// role and status. Only `kind = 'cookie'` rows: a refresh token is never
+    /// a session id.
+    pub async fn find_cookie_session(&self, secret_hash: &str) -> Result<Option<CookieSessionRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT s.id, s.user_id, s.csrf_hash, s.sealed_successor AS sealed_csrf, s.last_seen_at, s.idle_expires_at, s.expires_at, s.revoked_at, \
+             u.role, u.disabled_at FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.secret_hash = $1 AND s.kind = 'cookie'",
+        )
+        .bind(secret_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Gives a live cookie session a new id (privilege change: the old
+    /// cookie stops working at once); false if it was no longer live.
+    pub async fn rekey_cookie_session(
+        &self,
+        id: Uuid,
+        new_secret_hash: &str,
+        sealed_csrf: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = sqlx::query(
+            "UPDATE sessions SET secret_hash = $1, sealed_successor = $2, last_seen_at = $3 \
+             WHERE id = $4 AND kind = 'cookie' AND revoked_at IS NULL",
+        )
+        .bind(new_secret_hash)
+        .bind(sealed_csrf)
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
     /// The swap: succeeds only if the presented token is still the live one.
     pub async fn rotate_refresh_token(&self, r: Rotation<'_>) -> Result<SwapOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -236,14 +311,18 @@ impl Db {
         Ok(SwapOutcome::Rotated)
     }
 
-    /// Marks a session used now and slides its idle expiry.
+    /// Marks a session used now and slides its idle expiry (never past its
+    /// absolute end, which the caller has already applied).
     pub async fn touch_session(&self, id: Uuid, now: i64, idle_expires_at: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(idle_expires_at)
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 \
+             WHERE id = $3 AND revoked_at IS NULL AND idle_expires_at < $2",
+        )
+        .bind(now)
+        .bind(idle_expires_at)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -346,14 +425,16 @@ async fn insert_session(
     let id = new.id.to_string();
     let user_id = new.user_id.to_string();
     sqlx::query(
-        "INSERT INTO sessions (id, user_id, kind, secret_hash, csrf_hash, created_at, last_seen_at, \
-         idle_expires_at, expires_at, user_agent, ip) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)",
+        "INSERT INTO sessions (id, user_id, kind, secret_hash, csrf_hash, sealed_successor, created_at, \
+         last_seen_at, idle_expires_at, expires_at, user_agent, ip) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11)",
     )
     .bind(&id)
     .bind(&user_id)
     .bind(new.kind.as_str())
     .bind(new.secret_hash)
     .bind(new.csrf_hash)
+    .bind(new.sealed_csrf)
     .bind(new.now)
     .bind(new.idle_expires_at)
     .bind(new.expires_at)
