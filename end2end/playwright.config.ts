@@ -3,15 +3,24 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { SHORT_ACCESS_TTL_SECS } from "./settings";
+import type { AuthMode } from "./tests/fixtures";
 
 // The servers under test: the binary `cargo leptos build` made, each on a
 // SQLite file of its own. The Makefile passes the paths; the defaults suit
-// a plain `cargo leptos build` in this workspace. The second server gives
-// access tokens a 5-second life, so tests can watch many silent refreshes.
+// a plain `cargo leptos build` in this workspace.
+//
+// The suite is a matrix: the same specs run against a JWT-mode server
+// ("jwt") and a session-mode server ("session", LATCHKEY_AUTH_MODE=session);
+// tests read `authMode` where the two differ on the wire. Two more servers
+// serve one spec each: access tokens with a 5-second life (many silent
+// refreshes), and the `stateless` access check (a revoked session's token
+// still works).
 const port = Number(process.env.E2E_PORT ?? 3210);
-const shortTtlPort = port + 1;
-const baseURL = `http://127.0.0.1:${port}`;
-const shortTtlURL = `http://127.0.0.1:${shortTtlPort}`;
+const url = (offset: number) => `http://127.0.0.1:${port + offset}`;
+const baseURL = url(0);
+const shortTtlURL = url(1);
+const sessionURL = url(2);
+const statelessURL = url(3);
 const bin = process.env.LATCHKEY_BIN ?? path.resolve(__dirname, "../target/debug/latchkey");
 const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.resolve(__dirname, "../target/site");
 // One temporary folder per run for the servers' SQLite files; workers load
@@ -20,7 +29,8 @@ const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.resolve(__dirname, "../tar
 process.env.LATCHKEY_E2E_DATA_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "latchkey-e2e-"));
 const dataDir = process.env.LATCHKEY_E2E_DATA_DIR;
 
-function server(url: string, listen: string, name: string, env: Record<string, string> = {}) {
+function server(url: string, name: string, env: Record<string, string> = {}) {
+  const listen = new URL(url).host;
   return {
     command: bin,
     url: `${url}/api/health`,
@@ -42,7 +52,10 @@ function server(url: string, listen: string, name: string, env: Record<string, s
   };
 }
 
-export default defineConfig({
+/** Specs written for one particular server, outside the jwt × session matrix. */
+const SINGLE_SERVER_SPECS = /\.(short-ttl|stateless)\.spec\.ts$/;
+
+export default defineConfig<{ authMode: AuthMode }>({
   testDir: "./tests",
   globalTeardown: "./teardown.ts",
   timeout: 30_000,
@@ -72,13 +85,15 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: "app", testIgnore: /\.short-ttl\.spec\.ts$/, use: { baseURL } },
+    { name: "jwt", testIgnore: SINGLE_SERVER_SPECS, use: { baseURL, authMode: "jwt" } },
+    { name: "session", testIgnore: SINGLE_SERVER_SPECS, use: { baseURL: sessionURL, authMode: "session" } },
     { name: "short-ttl", testMatch: /\.short-ttl\.spec\.ts$/, use: { baseURL: shortTtlURL } },
+    { name: "stateless", testMatch: /\.stateless\.spec\.ts$/, use: { baseURL: statelessURL } },
   ],
   webServer: [
-    server(baseURL, `127.0.0.1:${port}`, "app"),
-    server(shortTtlURL, `127.0.0.1:${shortTtlPort}`, "short-ttl", {
-      LATCHKEY_ACCESS_TTL_SECS: String(SHORT_ACCESS_TTL_SECS),
-    }),
+    server(baseURL, "jwt"),
+    server(shortTtlURL, "short-ttl", { LATCHKEY_ACCESS_TTL_SECS: String(SHORT_ACCESS_TTL_SECS) }),
+    server(sessionURL, "session", { LATCHKEY_AUTH_MODE: "session" }),
+    server(statelessURL, "stateless", { LATCHKEY_ACCESS_CHECK: "stateless" }),
   ],
 });

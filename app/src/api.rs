@@ -1,7 +1,7 @@
 //! The one way the browser app talks to the server.
 //!
 //! Every call goes through [`call_raw`] (or its thin wrappers): it attaches
-//! the in-memory access token, and when the server answers 401
+//! the in-memory credential (access token or CSRF token), and when the server answers 401
 //! `invalid_token` it renews the token once through the auth store and
 //! retries once. A 401 means the server did nothing, so retrying even a
 //! POST is safe. Failures come back as a typed [`ApiFailure`], never raw
@@ -15,7 +15,7 @@ use latchkey_types::ErrorCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::auth::AuthStore;
+use crate::auth::{AuthStore, Credential};
 pub use failure::ApiFailure;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,14 +93,15 @@ impl Reply {
     }
 }
 
-/// Sends an authenticated request: the access token from the auth store,
-/// one renewal and one retry on `invalid_token`.
+/// Sends an authenticated request: the credential from the auth store
+/// (the access token, or in session mode the CSRF token beside the
+/// cookie), one renewal and one retry on `invalid_token`.
 pub async fn call_raw(auth: AuthStore, request: ApiRequest) -> Result<Reply, ApiFailure> {
-    let token = auth.usable_token().await?;
-    match transport::send(&request, Some(&token)).await {
+    let credential = auth.usable_credential().await?;
+    match transport::send(&request, Some(&credential)).await {
         Err(failure) if failure.code() == Some(ErrorCode::InvalidToken) => {
-            let token = auth.renew_rejected(&token).await?;
-            transport::send(&request, Some(&token)).await
+            let credential = auth.renew_rejected(&credential).await?;
+            transport::send(&request, Some(&credential)).await
         }
         other => other,
     }
@@ -116,14 +117,14 @@ pub async fn call_empty(auth: AuthStore, request: ApiRequest) -> Result<(), ApiF
     call_raw(auth, request).await.map(drop)
 }
 
-/// A call that needs no access token: the refresh cookie, if any, travels
-/// on its own (same-origin credentials).
+/// A call that needs no access token: the refresh or session cookie, if
+/// any, travels on its own (same-origin credentials).
 pub async fn call_public(request: ApiRequest) -> Result<Reply, ApiFailure> {
     transport::send(&request, None).await
 }
 
-/// Like [`call_public`], with a bearer token the caller already holds
+/// Like [`call_public`], with a credential the caller already holds
 /// (signing out uses the one it is about to drop).
-pub async fn call_with_token(request: ApiRequest, token: &str) -> Result<Reply, ApiFailure> {
-    transport::send(&request, Some(token)).await
+pub async fn call_with(request: ApiRequest, credential: &Credential) -> Result<Reply, ApiFailure> {
+    transport::send(&request, Some(credential)).await
 }

@@ -63,3 +63,18 @@ pub fn document_cookie() -> String {
 pub fn document_cookie() -> String {
     String::new()
 }
+
+/// Waits `ms` milliseconds without blocking the page.
+#[cfg(feature = "hydrate")]
+pub async fn sleep(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// The server never waits on the page's behalf.
+#[cfg(not(feature = "hydrate"))]
+pub async fn sleep(_ms: u32) {}

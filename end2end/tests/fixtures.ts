@@ -13,12 +13,18 @@ import { test as base, expect, Page } from "@playwright/test";
  * The tests assert what the user sees for those; a failing asset or page
  * load still fails the test.
  */
+/** Which credential the server under test gives the browser app (LATCHKEY_AUTH_MODE). */
+export type AuthMode = "jwt" | "session";
+
 export const test = base.extend<{
+  authMode: AuthMode;
   page: Page;
   allowedConsoleErrors: RegExp[];
   guard: (page: Page) => Page;
   problems: string[];
 }>({
+  // Set per project: the same tests run against a JWT-mode and a session-mode server.
+  authMode: ["jwt", { option: true }],
   // A test that expects a particular error (the 404 of a missing page) lists it.
   allowedConsoleErrors: [[], { option: true }],
   problems: async ({}, use) => {

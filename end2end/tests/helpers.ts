@@ -2,7 +2,13 @@
 
 import { BrowserContext, Page } from "@playwright/test";
 import * as path from "node:path";
-import { expect, hydrated } from "./fixtures";
+import { AuthMode, expect, hydrated } from "./fixtures";
+
+/** The API routes the app uses in each mode. */
+export const ROUTES = {
+  jwt: { login: "/api/auth/login", renew: { method: "POST", path: "/api/auth/refresh" }, cookie: "latchkey-refresh" },
+  session: { login: "/api/session/login", renew: { method: "GET", path: "/api/session" }, cookie: "latchkey-session" },
+} as const;
 
 export const PASSWORD = "correct horse battery staple";
 export const OTHER_PASSWORD = "vivid otter maps the quiet dune";
@@ -41,29 +47,33 @@ export function nav(page: Page) {
   return page.getByRole("navigation", { name: "Main" });
 }
 
-/** Counts POST /api/auth/refresh across every page of a context. */
-export function countRefreshes(context: BrowserContext) {
+/**
+ * Counts renewals across every page of a context: POST /api/auth/refresh
+ * (JWT mode) or GET /api/session (session mode).
+ */
+export function countRefreshes(context: BrowserContext, mode: AuthMode = "jwt") {
   const counter = { count: 0 };
+  const { method, path } = ROUTES[mode].renew;
   context.on("request", (request) => {
-    if (request.method() === "POST" && new URL(request.url()).pathname === "/api/auth/refresh") {
+    if (request.method() === method && new URL(request.url()).pathname === path) {
       counter.count += 1;
     }
   });
   return counter;
 }
 
-/** Every access token the server hands this context. */
+/** Every secret the server hands this context in a body: access tokens and CSRF tokens. */
 export function collectTokens(context: BrowserContext): string[] {
   const tokens: string[] = [];
   context.on("response", async (response) => {
-    const url = new URL(response.url()).pathname;
-    if (!["/api/auth/login", "/api/auth/register", "/api/auth/refresh"].includes(url)) return;
-    if (!response.ok()) return;
+    if (!new URL(response.url()).pathname.startsWith("/api/") || !response.ok()) return;
     try {
       const body = await response.json();
-      if (typeof body.access_token === "string") tokens.push(body.access_token);
+      for (const key of ["access_token", "csrf_token"]) {
+        if (typeof body?.[key] === "string") tokens.push(body[key]);
+      }
     } catch {
-      // A body already gone with its page tells nothing.
+      // A body already gone with its page (or none at all) tells nothing.
     }
   });
   return tokens;

@@ -2,7 +2,7 @@
 // keyboard use, and what happens when the network fails.
 
 import { test, expect, hydrated } from "./fixtures";
-import { PASSWORD, countRefreshes, nav, register, screenshot, signedInMarker, uniqueEmail } from "./helpers";
+import { PASSWORD, ROUTES, countRefreshes, nav, register, screenshot, signedInMarker, uniqueEmail } from "./helpers";
 
 test("public pages: home, sign in, create account", async ({ page }) => {
   await page.goto("/");
@@ -42,21 +42,50 @@ test("security: sessions listed with this browser marked", async ({ page }) => {
   await screenshot(page, "security");
 });
 
-test("how it works: the decoded token, its countdown, the refresh history and the hidden cookie", async ({ page }) => {
+test("how it works: the mode, this tab's credential, the refresh history and the hidden cookie", async ({
+  page,
+  authMode,
+}) => {
   await register(page, uniqueEmail("how"));
   await page.reload();
   await expect(signedInMarker(page)).toBeVisible();
   await nav(page).getByRole("link", { name: "How it works" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("How it works");
-  await expect(page.locator("pre.code").first()).toContainText('"typ": "at+jwt"');
-  await expect(page.locator("pre.code").nth(1)).toContainText('"sid"');
-  await expect(page.locator("pre.code").nth(1)).not.toContainText("@example.com");
-  const countdown = page.getByTestId("token-countdown");
-  const first = await countdown.textContent();
-  await expect(countdown).not.toHaveText(first ?? "", { timeout: 3_000 });
-  await expect(page.getByTestId("refresh-history")).toContainText("renewed by this tab (page load)");
+  await expect(page.getByTestId("auth-mode")).toHaveText(authMode);
+  await expect(page.getByTestId("access-check")).toHaveText("revocation-cache");
+  if (authMode === "jwt") {
+    await expect(page.locator("pre.code").first()).toContainText('"typ": "at+jwt"');
+    await expect(page.locator("pre.code").nth(1)).toContainText('"sid"');
+    await expect(page.locator("pre.code").nth(1)).not.toContainText("@example.com");
+    const countdown = page.getByTestId("token-countdown");
+    const first = await countdown.textContent();
+    await expect(countdown).not.toHaveText(first ?? "", { timeout: 3_000 });
+    await expect(page.getByTestId("refresh-history")).toContainText("renewed by this tab (page load)");
+  } else {
+    await expect(page.getByRole("heading", { name: "Your session" })).toBeVisible();
+    await expect(page.getByTestId("csrf-prefix")).toHaveText(/^[A-Za-z0-9_-]{6}…$/);
+    await expect(page.getByTestId("token-countdown")).toHaveCount(0);
+  }
   await expect(page.getByTestId("document-cookie")).toHaveText('document.cookie === ""');
-  await screenshot(page, "how-it-works");
+  await screenshot(page, `how-it-works-${authMode}`);
+});
+
+test("how it works: revoking this session from the page, the old credential is refused at once", async ({
+  page,
+}) => {
+  await register(page, uniqueEmail("demo"));
+  await page.goto("/how-it-works");
+  await expect(signedInMarker(page)).toBeVisible();
+  await page.getByRole("button", { name: "Revoke this session and watch" }).click();
+  // revocation-cache (the default) and session cookies: the next request is refused.
+  await expect(page.getByTestId("demo-summary")).toHaveText(/^Refused \d+ ms after the revocation\.$/);
+  await expect(page.getByTestId("demo-probes").locator("li")).toHaveCount(1);
+  await expect(page.getByTestId("demo-probes")).toContainText("401 — refused");
+  await page.getByRole("button", { name: "Sign in again" }).click();
+  await expect(page).toHaveURL(/\/login\?next=\/how-it-works$/);
+  // The session really is over: a reload does not bring it back.
+  await page.goto("/account");
+  await expect(page).toHaveURL(/\/login\?next=\/account$/);
 });
 
 test("keyboard only: sign in with Tab and Enter", async ({ page }) => {
@@ -76,14 +105,15 @@ test("keyboard only: sign in with Tab and Enter", async ({ page }) => {
 test.describe("network failure", () => {
   test.use({ allowedConsoleErrors: [/net::ERR_FAILED/] });
 
-  test("a failed start-up refresh offers a retry that works", async ({ page }) => {
+  test("a failed start-up refresh offers a retry that works", async ({ page, authMode }) => {
+    const renew = `**${ROUTES[authMode].renew.path}`;
     await register(page, uniqueEmail("net"));
-    await page.route("**/api/auth/refresh", (route) => route.abort());
+    await page.route(renew, (route) => route.abort());
     await page.reload();
     await expect(page.getByRole("heading", { name: "We couldn't confirm your sign-in" })).toBeVisible();
     await expect(page.getByText("Can't reach Latchkey")).toBeVisible();
     await screenshot(page, "unreachable");
-    await page.unroute("**/api/auth/refresh");
+    await page.unroute(renew);
     await page.getByRole("button", { name: "Try again" }).click();
     await expect(signedInMarker(page)).toBeVisible();
   });
@@ -101,13 +131,19 @@ test.describe("network failure", () => {
   });
 });
 
-test("a call refused with 401 invalid_token renews the token once and is retried, unseen", async ({ page, context }) => {
+test("a call refused with 401 invalid_token renews the credential once and is retried, unseen", async ({
+  page,
+  context,
+  authMode,
+}) => {
   await register(page, uniqueEmail("retry"));
-  const refreshes = countRefreshes(context);
+  const refreshes = countRefreshes(context, authMode);
   let refused = 0;
   const authorizations: string[] = [];
+  const csrfTokens: string[] = [];
   await page.route("**/api/me", async (route) => {
     authorizations.push(route.request().headers()["authorization"] ?? "");
+    csrfTokens.push(route.request().headers()["x-csrf-token"] ?? "");
     if (refused++ === 0) {
       await route.fulfill({
         status: 401,
@@ -125,6 +161,12 @@ test("a call refused with 401 invalid_token renews the token once and is retried
   await expect(page.getByRole("alert")).toHaveCount(0);
   expect(refreshes.count).toBe(1);
   expect(authorizations).toHaveLength(2);
-  expect(authorizations[0]).not.toEqual(authorizations[1]);
-  expect(authorizations[1]).toMatch(/^Bearer ey/);
+  if (authMode === "jwt") {
+    expect(authorizations[0]).not.toEqual(authorizations[1]);
+    expect(authorizations[1]).toMatch(/^Bearer ey/);
+  } else {
+    // Session mode sends no Authorization header; the cookie and the CSRF token do the work.
+    expect(authorizations).toEqual(["", ""]);
+    expect(csrfTokens[1]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  }
 });

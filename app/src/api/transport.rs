@@ -4,9 +4,10 @@
 //! which run only in the browser) and gets an inert stand-in.
 
 use super::{ApiFailure, ApiRequest, Reply};
+use crate::auth::Credential;
 
 #[cfg(feature = "hydrate")]
-pub async fn send(request: &ApiRequest, bearer: Option<&str>) -> Result<Reply, ApiFailure> {
+pub async fn send(request: &ApiRequest, credential: Option<&Credential>) -> Result<Reply, ApiFailure> {
     use gloo_net::http::{Method, RequestBuilder};
     use web_sys::RequestCredentials;
 
@@ -22,8 +23,14 @@ pub async fn send(request: &ApiRequest, bearer: Option<&str>) -> Result<Reply, A
         .method(method)
         .credentials(RequestCredentials::SameOrigin)
         .header("Accept", "application/json");
-    if let Some(token) = bearer {
-        builder = builder.header("Authorization", &format!("Bearer {token}"));
+    match credential {
+        Some(Credential::Bearer(token)) => {
+            builder = builder.header("Authorization", &format!("Bearer {}", token.token));
+        }
+        Some(Credential::Cookie { csrf_token }) if request.verb != Verb::Get => {
+            builder = builder.header("X-CSRF-Token", csrf_token);
+        }
+        _ => {}
     }
     let built = match &request.body {
         Some(json) => builder.header("Content-Type", "application/json").body(json.as_str()),
@@ -41,7 +48,7 @@ pub async fn send(request: &ApiRequest, bearer: Option<&str>) -> Result<Reply, A
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub async fn send(_request: &ApiRequest, _bearer: Option<&str>) -> Result<Reply, ApiFailure> {
+pub async fn send(_request: &ApiRequest, _credential: Option<&Credential>) -> Result<Reply, ApiFailure> {
     Err(ApiFailure::Network)
 }
 

@@ -14,15 +14,20 @@ pub mod token;
 use latchkey_types::User;
 use leptos::prelude::*;
 
-pub use status::{Access, AuthStatus, Outcome, RefreshEvent, SignedIn, SignedOutReason, Trigger};
+pub use status::{
+    Access, AccessToken, AuthStatus, Credential, Grant, Outcome, RefreshEvent, SignedIn, SignedOutReason, Trigger,
+};
 
 use crate::browser::now_ms;
+use crate::facts::{AuthMode, server_facts};
 
 /// How many refresh events the "How it works" page keeps.
 const HISTORY_LEN: usize = 50;
 
 #[derive(Clone, Copy)]
 pub struct AuthStore {
+    /// Which credential this app signs in with (the server's setting).
+    mode: AuthMode,
     status: RwSignal<AuthStatus>,
     history: RwSignal<Vec<RefreshEvent>>,
     access: Memo<Access>,
@@ -34,6 +39,7 @@ pub struct AuthStore {
 pub fn provide_auth() -> AuthStore {
     let status = RwSignal::new(AuthStatus::Unknown);
     let store = AuthStore {
+        mode: server_facts().auth_mode,
         status,
         history: RwSignal::new(Vec::new()),
         access: Memo::new(move |_| status.with(|s| Access::from(s))),
@@ -54,6 +60,10 @@ pub fn use_auth() -> AuthStore {
 }
 
 impl AuthStore {
+    pub fn mode(&self) -> AuthMode {
+        self.mode
+    }
+
     pub fn status(&self) -> ReadSignal<AuthStatus> {
         self.status.read_only()
     }
@@ -73,7 +83,7 @@ impl AuthStore {
     }
 
     /// Browser only, once: listen to the other tabs, then ask the server
-    /// whether the refresh cookie still names a live session.
+    /// whether the refresh (or session) cookie still names a live session.
     pub fn start(&self) {
         let store = *self;
         tabs::listen(move |message| store.on_tab_message(message));
@@ -98,9 +108,25 @@ impl AuthStore {
         });
     }
 
-    fn current_token(&self) -> Option<String> {
+    /// The credential this tab holds, if signed in.
+    pub fn credential(&self) -> Option<Credential> {
+        self.current_credential()
+    }
+
+    /// Stops renewing until the next sign-in (the revocation demonstration
+    /// keeps its old credential on purpose).
+    pub fn pause_renewal(&self) {
+        self.cancel_renewal();
+    }
+
+    /// This tab's session is over (it revoked it itself): sign every tab out.
+    pub fn session_ended_here(&self) {
+        self.end(SignedOutReason::SessionEnded, true);
+    }
+
+    fn current_credential(&self) -> Option<Credential> {
         self.status.with_untracked(|status| match status {
-            AuthStatus::SignedIn(signed_in) => Some(signed_in.access_token.clone()),
+            AuthStatus::SignedIn(signed_in) => Some(signed_in.credential.clone()),
             _ => None,
         })
     }

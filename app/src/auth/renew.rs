@@ -1,5 +1,8 @@
 //! Silent refresh: renew the access token on start, ahead of expiry and
-//! when the server refuses it, with the tabs taking turns.
+//! when the server refuses it, with the tabs taking turns. In session mode
+//! there is nothing to renew: on start (and after a 401) the page only
+//! asks whether its session cookie is still live, and learns the CSRF
+//! token again.
 //!
 //! The tab that renewed a token renews the next one when 20% of its
 //! lifetime is left; tabs that adopted it wait until 10% is left, so they
@@ -9,13 +12,14 @@
 
 use std::time::Duration;
 
-use latchkey_types::{ErrorCode, TokenResponse};
+use latchkey_types::{ErrorCode, SessionLoginResponse, TokenResponse};
 use leptos::prelude::*;
 
 use super::tabs::{self, TabMessage};
-use super::{AuthStatus, AuthStore, Outcome, SignedIn, SignedOutReason, Trigger};
+use super::{AuthStatus, AuthStore, Credential, Grant, Outcome, SignedIn, SignedOutReason, Trigger};
 use crate::api::{self, ApiFailure, ApiRequest};
 use crate::browser::now_ms;
+use crate::facts::AuthMode;
 
 /// A token closer than this to expiry is not worth sending.
 const EXPIRY_MARGIN_MS: f64 = 1_000.0;
@@ -27,50 +31,60 @@ const FOLLOWER_SHARE: f64 = 0.1;
 const RETRY_DELAY_MS: f64 = 5_000.0;
 
 impl AuthStore {
-    /// A token good enough to send now, renewing first if this tab's has
-    /// run out (timers are throttled in background tabs and stop during
-    /// sleep, so the schedule alone is not enough).
-    pub(crate) async fn usable_token(&self) -> Result<String, ApiFailure> {
+    /// A credential good enough to send now, renewing first if this tab's
+    /// token has run out (timers are throttled in background tabs and stop
+    /// during sleep, so the schedule alone is not enough).
+    pub(crate) async fn usable_credential(&self) -> Result<Credential, ApiFailure> {
         let now = now_ms();
-        // Ok: send this. Err(stale): renew first, replacing `stale` (None: no token yet).
+        // Ok: send this. Err(stale): renew first, replacing `stale` (None: nothing yet).
         let held = self.status.with_untracked(|status| match status {
-            AuthStatus::SignedIn(s) if s.remaining_ms(now) > EXPIRY_MARGIN_MS => Some(Ok(s.access_token.clone())),
-            AuthStatus::SignedIn(s) => Some(Err(Some(s.access_token.clone()))),
+            AuthStatus::SignedIn(s) if s.remaining_ms(now) > EXPIRY_MARGIN_MS => Some(Ok(s.credential.clone())),
+            AuthStatus::SignedIn(s) => Some(Err(Some(s.credential.secret().to_string()))),
             AuthStatus::Unknown | AuthStatus::Unreachable(_) => Some(Err(None)),
             AuthStatus::SignedOut(_) => None,
         });
         match held.ok_or(ApiFailure::SignedOut)? {
-            Ok(token) => Ok(token),
+            Ok(credential) => Ok(credential),
             Err(stale) => {
                 self.renew(Trigger::Expired, stale).await?;
-                self.current_token().ok_or(ApiFailure::SignedOut)
+                self.current_credential().ok_or(ApiFailure::SignedOut)
             }
         }
     }
 
     /// The server refused `rejected`: renew (unless another tab already
-    /// did) and hand back the token to retry with.
-    pub(crate) async fn renew_rejected(&self, rejected: &str) -> Result<String, ApiFailure> {
-        self.renew(Trigger::Rejected, Some(rejected.to_string())).await?;
-        self.current_token().ok_or(ApiFailure::SignedOut)
+    /// did) and hand back the credential to retry with.
+    pub(crate) async fn renew_rejected(&self, rejected: &Credential) -> Result<Credential, ApiFailure> {
+        self.renew(Trigger::Rejected, Some(rejected.secret().to_string()))
+            .await?;
+        self.current_credential().ok_or(ApiFailure::SignedOut)
     }
 
-    /// Replaces `stale` (None: this tab has no token yet) with a fresh
-    /// token, from another tab if one arrived while waiting for the lock,
-    /// else from `POST /api/auth/refresh`.
+    /// Replaces `stale` (None: this tab has none yet) with a fresh
+    /// credential, from another tab if one arrived while waiting for the
+    /// lock, else from the server: `POST /api/auth/refresh` in JWT mode,
+    /// `GET /api/session` (is the cookie still good, and its CSRF token?)
+    /// in session mode.
     pub(super) async fn renew(&self, trigger: Trigger, stale: Option<String>) -> Result<(), ApiFailure> {
         let store = *self;
         tabs::with_refresh_lock(async move {
-            if store.holds_fresh_token_other_than(stale.as_deref()) {
+            if store.holds_fresh_credential_other_than(stale.as_deref()) {
                 store.record(trigger, Outcome::Adopted);
                 return Ok(());
             }
-            let answer = api::call_public(ApiRequest::post_empty("/api/auth/refresh"))
-                .await
-                .and_then(|reply| reply.json::<TokenResponse>());
+            let answer = match store.mode {
+                AuthMode::Jwt => api::call_public(ApiRequest::post_empty("/api/auth/refresh"))
+                    .await
+                    .and_then(|reply| reply.json::<TokenResponse>())
+                    .map(|response| Grant::tokens(response, now_ms())),
+                AuthMode::Session => api::call_public(ApiRequest::get("/api/session"))
+                    .await
+                    .and_then(|reply| reply.json::<SessionLoginResponse>())
+                    .map(|response| Grant::Session { response }),
+            };
             match answer {
-                Ok(response) => {
-                    store.accept(response);
+                Ok(grant) => {
+                    store.accept(grant);
                     store.record(trigger, Outcome::Renewed);
                     Ok(())
                 }
@@ -83,33 +97,38 @@ impl AuthStore {
         .await
     }
 
-    fn holds_fresh_token_other_than(&self, stale: Option<&str>) -> bool {
+    fn holds_fresh_credential_other_than(&self, stale: Option<&str>) -> bool {
         let now = now_ms();
         self.status.with_untracked(|status| match status {
-            AuthStatus::SignedIn(s) => Some(s.access_token.as_str()) != stale && s.remaining_ms(now) > EXPIRY_MARGIN_MS,
+            AuthStatus::SignedIn(s) => Some(s.credential.secret()) != stale && s.remaining_ms(now) > EXPIRY_MARGIN_MS,
             _ => false,
         })
     }
 
-    /// A token this tab obtained (sign-in, registration or refresh): use
-    /// it, lead the next renewal, and share it.
-    pub(super) fn accept(&self, response: TokenResponse) {
-        let expires_at_ms = now_ms() + response.expires_in as f64 * 1000.0;
-        tabs::broadcast(&TabMessage::Renewed {
-            response: response.clone(),
-            expires_at_ms,
-        });
-        self.take(SignedIn::new(response, expires_at_ms), LEADER_SHARE);
+    /// A credential this tab obtained (sign-in, registration or renewal):
+    /// use it, lead the next renewal, and share it.
+    pub(super) fn accept(&self, grant: Grant) {
+        tabs::broadcast(&TabMessage::Renewed { grant: grant.clone() });
+        self.take(SignedIn::new(grant), LEADER_SHARE);
     }
 
+    /// Signs in with `signed_in`; a token is renewed when `renew_at_share`
+    /// of its lifetime is left (a session cookie needs no renewal).
     fn take(&self, signed_in: SignedIn, renew_at_share: f64) {
-        let delay = signed_in.expires_at_ms - signed_in.lifetime_ms * renew_at_share - now_ms();
+        let delay = match &signed_in.credential {
+            Credential::Bearer(token) => Some(token.expires_at_ms - token.lifetime_ms * renew_at_share - now_ms()),
+            Credential::Cookie { .. } => None,
+        };
         self.status.set(AuthStatus::SignedIn(signed_in));
-        self.schedule(Trigger::Scheduled, delay);
+        match delay {
+            Some(delay) => self.schedule(Trigger::Scheduled, delay),
+            None => self.cancel_renewal(),
+        }
     }
 
     fn renewal_failed(&self, trigger: Trigger, failure: &ApiFailure) {
-        if failure.is(ErrorCode::InvalidRefreshToken) {
+        // No live session behind the cookie (refresh or session cookie).
+        if failure.is(ErrorCode::InvalidRefreshToken) || failure.is(ErrorCode::InvalidToken) {
             // Signed in a moment ago and now no session: it was ended elsewhere.
             let (reason, tell) = if self.is_signed_in() {
                 (SignedOutReason::SessionEnded, true)
@@ -125,7 +144,7 @@ impl AuthStore {
             self.status.set(AuthStatus::Unreachable(failure.clone()));
             return;
         }
-        // Keep the current token (it may still be valid) and try again.
+        // Keep the current credential (it may still be valid) and try again.
         let delay = failure
             .retry_after()
             .map_or(RETRY_DELAY_MS, |secs| secs as f64 * 1000.0);
@@ -134,16 +153,22 @@ impl AuthStore {
 
     pub(super) fn on_tab_message(&self, message: TabMessage) {
         match message {
-            TabMessage::Renewed {
-                response,
-                expires_at_ms,
-            } => {
-                let newer = self.status.with_untracked(|status| match status {
-                    AuthStatus::SignedIn(s) => expires_at_ms > s.expires_at_ms,
-                    _ => true,
-                });
+            TabMessage::Renewed { grant } => {
+                let offered = SignedIn::new(grant);
+                let newer = self
+                    .status
+                    .with_untracked(|status| match (status, &offered.credential) {
+                        (AuthStatus::SignedIn(held), Credential::Bearer(token)) => match &held.credential {
+                            Credential::Bearer(mine) => token.expires_at_ms > mine.expires_at_ms,
+                            Credential::Cookie { .. } => true,
+                        },
+                        (AuthStatus::SignedIn(held), Credential::Cookie { csrf_token }) => {
+                            held.credential.secret() != csrf_token || held.user != offered.user
+                        }
+                        _ => true,
+                    });
                 if newer {
-                    self.take(SignedIn::new(response, expires_at_ms), FOLLOWER_SHARE);
+                    self.take(offered, FOLLOWER_SHARE);
                     self.record(Trigger::OtherTab, Outcome::Adopted);
                 }
             }
@@ -162,7 +187,7 @@ impl AuthStore {
         let handle = set_timeout_with_handle(
             move || {
                 leptos::task::spawn_local(async move {
-                    let stale = store.current_token();
+                    let stale = store.current_credential().map(|c| c.secret().to_string());
                     let _ = store.renew(trigger, stale).await;
                 })
             },

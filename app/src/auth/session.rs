@@ -1,38 +1,62 @@
 //! What the user does with their session: sign in, register, sign out
 //! here or everywhere. Each ends in the store's state and a message to the
-//! other tabs.
+//! other tabs. The routes depend on the mode: `/api/auth/*` hands out
+//! tokens, `/api/session/*` sets the session cookie.
 
-use latchkey_types::{LoginRequest, RegisterRequest, TokenResponse};
+use latchkey_types::{LoginRequest, RegisterRequest, SessionLoginResponse, TokenResponse};
 use leptos::prelude::Set;
 
 use super::tabs::{self, TabMessage};
-use super::{AuthStatus, AuthStore, SignedOutReason};
-use crate::api::{self, ApiFailure, ApiRequest};
+use super::{AuthStatus, AuthStore, Grant, SignedOutReason};
+use crate::api::{self, ApiFailure, ApiRequest, Reply};
+use crate::browser::now_ms;
+use crate::facts::AuthMode;
 
 impl AuthStore {
     pub async fn login(&self, request: &LoginRequest) -> Result<(), ApiFailure> {
-        let reply = api::call_public(ApiRequest::post("/api/auth/login", request)).await?;
-        self.accept(reply.json::<TokenResponse>()?);
+        let path = match self.mode {
+            AuthMode::Jwt => "/api/auth/login",
+            AuthMode::Session => "/api/session/login",
+        };
+        let reply = api::call_public(ApiRequest::post(path, request)).await?;
+        self.accept(self.grant(&reply)?);
         Ok(())
     }
 
     pub async fn register(&self, request: &RegisterRequest) -> Result<(), ApiFailure> {
-        let reply = api::call_public(ApiRequest::post("/api/auth/register", request)).await?;
-        self.accept(reply.json::<TokenResponse>()?);
+        let path = match self.mode {
+            AuthMode::Jwt => "/api/auth/register",
+            AuthMode::Session => "/api/session/register",
+        };
+        let reply = api::call_public(ApiRequest::post(path, request)).await?;
+        self.accept(self.grant(&reply)?);
         Ok(())
     }
 
-    /// Ends this session on the server (the refresh cookie names it) and
-    /// signs every tab out. Held under the refresh lock so no tab is
-    /// half-way through a renewal that would hand the token back.
+    fn grant(&self, reply: &Reply) -> Result<Grant, ApiFailure> {
+        Ok(match self.mode {
+            AuthMode::Jwt => Grant::tokens(reply.json::<TokenResponse>()?, now_ms()),
+            AuthMode::Session => Grant::Session {
+                response: reply.json::<SessionLoginResponse>()?,
+            },
+        })
+    }
+
+    /// Ends this session on the server (the refresh or session cookie names
+    /// it) and signs every tab out. Held under the refresh lock so no tab
+    /// is half-way through a renewal that would hand the token back.
     pub async fn sign_out(&self) {
         let store = *self;
         tabs::with_refresh_lock(async move {
-            let request = ApiRequest::post_empty("/api/auth/logout");
+            let path = match store.mode {
+                AuthMode::Jwt => "/api/auth/logout",
+                AuthMode::Session => "/api/session/logout",
+            };
+            let request = ApiRequest::post_empty(path);
             // Whatever the answer, this browser is done with the session:
             // the server has ended it, or it was already over.
-            let _ = match store.current_token() {
-                Some(token) => api::call_with_token(request, &token).await,
+            let _ = match store.current_credential() {
+                Some(credential) => api::call_with(request, &credential).await,
                 None => api::call_public(request).await,
             };
             store.end(SignedOutReason::SignedOut, true);
@@ -47,7 +71,7 @@ impl AuthStore {
         Ok(())
     }
 
-    /// Drops the token and stops renewing; optionally tells the other tabs.
+    /// Drops the credential and stops renewing; optionally tells the other tabs.
     pub(super) fn end(&self, reason: SignedOutReason, tell_other_tabs: bool) {
         self.cancel_renewal();
         self.status.set(AuthStatus::SignedOut(reason));

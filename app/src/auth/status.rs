@@ -1,7 +1,7 @@
 //! The states the auth store can be in, and the record of this tab's
 //! refreshes.
 
-use latchkey_types::{TokenResponse, User};
+use latchkey_types::{SessionLoginResponse, TokenResponse, User};
 use serde::{Deserialize, Serialize};
 
 use super::token::{DecodedToken, decode};
@@ -34,9 +34,23 @@ pub enum SignedOutReason {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SignedIn {
     pub user: User,
-    /// Lives only here, in memory: never in Web Storage, IndexedDB or a
-    /// cookie a script can read.
-    pub access_token: String,
+    pub credential: Credential,
+}
+
+/// What this tab holds to prove who it is, in memory only: never in Web
+/// Storage, IndexedDB or a cookie a script can read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Credential {
+    /// JWT mode: the access token, sent as `Authorization: Bearer`.
+    Bearer(AccessToken),
+    /// Session mode: the HttpOnly session cookie travels by itself; the
+    /// page holds the session's CSRF token for unsafe requests.
+    Cookie { csrf_token: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccessToken {
+    pub token: String,
     /// Expiry on this machine's clock (ms), computed from `expires_in` when
     /// the token arrived, so a skewed clock cannot make it look fresh.
     pub expires_at_ms: f64,
@@ -44,19 +58,72 @@ pub struct SignedIn {
     pub decoded: DecodedToken,
 }
 
-impl SignedIn {
-    pub fn new(response: TokenResponse, expires_at_ms: f64) -> Self {
-        SignedIn {
-            decoded: decode(&response.access_token),
-            user: response.user,
-            access_token: response.access_token,
+impl Credential {
+    /// The secret this credential sends: what a retry compares to tell a
+    /// renewed credential from the one the server refused.
+    pub fn secret(&self) -> &str {
+        match self {
+            Credential::Bearer(token) => &token.token,
+            Credential::Cookie { csrf_token } => csrf_token,
+        }
+    }
+}
+
+/// What the server granted on sign-in or renewal, as tabs share it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Grant {
+    Tokens {
+        response: TokenResponse,
+        expires_at_ms: f64,
+    },
+    Session {
+        response: SessionLoginResponse,
+    },
+}
+
+impl Grant {
+    /// A token response that arrived just now.
+    pub fn tokens(response: TokenResponse, now_ms: f64) -> Self {
+        let expires_at_ms = now_ms + response.expires_in as f64 * 1000.0;
+        Grant::Tokens {
+            response,
             expires_at_ms,
-            lifetime_ms: response.expires_in as f64 * 1000.0,
+        }
+    }
+}
+
+impl SignedIn {
+    pub fn new(grant: Grant) -> Self {
+        match grant {
+            Grant::Tokens {
+                response,
+                expires_at_ms,
+            } => SignedIn {
+                credential: Credential::Bearer(AccessToken {
+                    decoded: decode(&response.access_token),
+                    token: response.access_token,
+                    expires_at_ms,
+                    lifetime_ms: response.expires_in as f64 * 1000.0,
+                }),
+                user: response.user,
+            },
+            Grant::Session { response } => SignedIn {
+                user: response.user,
+                credential: Credential::Cookie {
+                    csrf_token: response.csrf_token,
+                },
+            },
         }
     }
 
+    /// Milliseconds the credential stays usable; a session cookie has no
+    /// expiry the page can see (the server slides it).
     pub fn remaining_ms(&self, now_ms: f64) -> f64 {
-        self.expires_at_ms - now_ms
+        match &self.credential {
+            Credential::Bearer(token) => token.expires_at_ms - now_ms,
+            Credential::Cookie { .. } => f64::INFINITY,
+        }
     }
 }
 
@@ -107,7 +174,8 @@ impl Trigger {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// This tab called `POST /api/auth/refresh` and got a new token.
+    /// This tab asked the server (`POST /api/auth/refresh`, or
+    /// `GET /api/session` in session mode) and got a new credential.
     Renewed,
     /// Another tab had just renewed; this tab took its token, no request.
     Adopted,

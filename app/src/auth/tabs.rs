@@ -14,17 +14,16 @@
 //! which still work (the server's grace window forgives concurrent
 //! refreshes).
 
-use latchkey_types::TokenResponse;
 use serde::{Deserialize, Serialize};
 
-use super::SignedOutReason;
+use super::{Grant, SignedOutReason};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TabMessage {
+    /// A sign-in or renewal in another tab.
     Renewed {
-        response: TokenResponse,
-        expires_at_ms: f64,
+        grant: Grant,
     },
     SignedOut {
         reason: SignedOutReason,

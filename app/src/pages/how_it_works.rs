@@ -1,35 +1,120 @@
-//! "How it works": this tab's own access token decoded, its refresh
-//! history, proof that the refresh cookie is out of the page's reach, and
-//! the trade-offs of the JWT design as this app implements them.
+//! "How it works": the mode and access check this server runs, this tab's
+//! own credential (the access token decoded, or the session cookie and its
+//! CSRF token), its refresh history, proof that the cookie is out of the
+//! page's reach, a live revocation demonstration, and the trade-offs.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::auth::{AuthStatus, SignedIn, use_auth};
+use crate::auth::{AccessToken, AuthStatus, Credential, use_auth};
 use crate::browser::{document_cookie, local_time, now_ms};
 use crate::components::gate::RequireAuth;
+use crate::facts::{AuthMode, server_facts};
 use crate::format::countdown;
+
+mod demo;
 
 #[component]
 pub fn HowItWorksPage() -> impl IntoView {
+    let session_mode = server_facts().auth_mode == AuthMode::Session;
     view! {
         <Title text="How it works"/>
         <RequireAuth>
             <div class="stack" data-signed-in="true">
                 <h1>"How it works"</h1>
-                <TokenPanel/>
-                <RefreshHistory/>
+                <ServerSettings/>
+                {if session_mode {
+                    view! { <SessionPanel/> }.into_any()
+                } else {
+                    view! { <TokenPanel/> <RefreshHistory/> }.into_any()
+                }}
                 <CookiePanel/>
+                <demo::RevocationDemo/>
                 <TradeOffs/>
             </div>
         </RequireAuth>
     }
 }
 
+/// What a revoked session's credential gets under each access check.
+pub fn access_check_effect(check: &str) -> &'static str {
+    match check {
+        "stateless" => {
+            "Bearer tokens are checked by signature only, like a pure JWT system: a revoked session's \
+             access token keeps working until it expires."
+        }
+        "session-lookup" => {
+            "Every Bearer request also reads its session from the database, like a classic session: \
+             a revoked session's token is refused at once, on every server, for a database read per request."
+        }
+        _ => {
+            "Bearer tokens are checked by signature plus an in-memory set of revoked sessions that every \
+             server keeps in step with the database: a revoked session's token is refused within a second."
+        }
+    }
+}
+
+#[component]
+fn ServerSettings() -> impl IntoView {
+    let facts = server_facts();
+    let mode = match facts.auth_mode {
+        AuthMode::Jwt => "JWT access token in memory, renewed through an HttpOnly refresh cookie",
+        AuthMode::Session => "classic session: an opaque HttpOnly session cookie plus a CSRF token",
+    };
+    view! {
+        <section class="card" aria-labelledby="settings-heading">
+            <h2 id="settings-heading">"This server's settings"</h2>
+            <dl class="facts">
+                <dt><code>"LATCHKEY_AUTH_MODE"</code></dt>
+                <dd>
+                    <strong data-testid="auth-mode">{facts.auth_mode.as_str()}</strong>
+                    " — " {mode}
+                </dd>
+                <dt><code>"LATCHKEY_ACCESS_CHECK"</code></dt>
+                <dd>
+                    <strong data-testid="access-check">{facts.access_check.clone()}</strong>
+                    " — " {access_check_effect(&facts.access_check)}
+                </dd>
+            </dl>
+            <p class="muted">
+                "Session cookies are always looked up in the database; the access check applies to Bearer tokens."
+            </p>
+        </section>
+    }
+}
+
+#[component]
+fn SessionPanel() -> impl IntoView {
+    let auth = use_auth();
+    let csrf = move || match auth.status().get() {
+        AuthStatus::SignedIn(signed_in) => match signed_in.credential {
+            Credential::Cookie { csrf_token } => Some(csrf_token.chars().take(6).collect::<String>()),
+            Credential::Bearer(_) => None,
+        },
+        _ => None,
+    };
+    view! {
+        <section class="card" aria-labelledby="session-heading">
+            <h2 id="session-heading">"Your session"</h2>
+            <p>
+                "No token in this page. The browser holds an opaque, random session id in a cookie "
+                <code>"__Host-latchkey-session"</code> " (" <code>"HttpOnly; Secure; SameSite=Strict; Path=/"</code>
+                "); the server keeps only its hash and looks it up on every request, sliding the idle timeout."
+            </p>
+            <p>
+                "Because the browser sends that cookie by itself, every request that changes something also "
+                "carries the session's CSRF token in " <code>"X-CSRF-Token"</code>
+                ", which a page on another site cannot know. This tab holds it in memory: "
+                <code data-testid="csrf-prefix">{move || csrf().map(|p| format!("{p}…"))}</code> "."
+            </p>
+        </section>
+    }
+}
+
 /// A clock that ticks every second while the component is shown.
-fn ticking_now() -> ReadSignal<f64> {
+pub(super) fn ticking_now() -> ReadSignal<f64> {
     let now = RwSignal::new(now_ms());
     let handle = set_interval_with_handle(move || now.set(now_ms()), Duration::from_secs(1));
     on_cleanup(move || {
@@ -56,28 +141,25 @@ fn TokenPanel() -> impl IntoView {
                 <code>"Authorization: Bearer …"</code> ". It is never written to localStorage, "
                 "sessionStorage, IndexedDB or a cookie, so it is gone when the tab closes."
             </p>
-            {move || signed_in().map(|s| view! { <TokenDetails signed_in=s now/> })}
+            {move || signed_in().and_then(|s| match s.credential {
+                Credential::Bearer(token) => Some(view! { <TokenDetails token now/> }),
+                Credential::Cookie { .. } => None,
+            })}
         </section>
     }
 }
 
 #[component]
-fn TokenDetails(signed_in: SignedIn, now: ReadSignal<f64>) -> impl IntoView {
+fn TokenDetails(token: AccessToken, now: ReadSignal<f64>) -> impl IntoView {
     let pretty = |value: Option<serde_json::Value>| {
         value
             .and_then(|v| serde_json::to_string_pretty(&v).ok())
             .unwrap_or_else(|| "(could not decode)".into())
     };
-    let header = pretty(signed_in.decoded.header.clone());
-    let claims = pretty(
-        signed_in
-            .decoded
-            .claims
-            .as_ref()
-            .and_then(|c| serde_json::to_value(c).ok()),
-    );
-    let expires_at = signed_in.expires_at_ms;
-    let lifetime = countdown(signed_in.lifetime_ms);
+    let header = pretty(token.decoded.header.clone());
+    let claims = pretty(token.decoded.claims.as_ref().and_then(|c| serde_json::to_value(c).ok()));
+    let expires_at = token.expires_at_ms;
+    let lifetime = countdown(token.lifetime_ms);
     view! {
         <p class="countdown" aria-live="off">
             "Expires in " <strong data-testid="token-countdown">{move || countdown(expires_at - now.get())}</strong>
@@ -144,6 +226,7 @@ fn RefreshHistory() -> impl IntoView {
 #[component]
 fn CookiePanel() -> impl IntoView {
     let auth = use_auth();
+    let session_mode = auth.mode() == AuthMode::Session;
     let cookie = RwSignal::new(String::new());
     let read = move || cookie.set(document_cookie());
     Effect::new(move |_| read());
@@ -151,15 +234,25 @@ fn CookiePanel() -> impl IntoView {
         auth.history()
             .with(|h| h.iter().filter(|e| e.outcome == crate::auth::Outcome::Renewed).count())
     };
+    let (heading, about) = if session_mode {
+        (
+            "The session cookie",
+            "What signs you in on every request is a cookie the server set: \
+             HttpOnly; Secure; SameSite=Strict; Path=/. Its value is random and stored on the server only as a \
+             hash; signing in always creates a new one, so an id planted before sign-in is never adopted.",
+        )
+    } else {
+        (
+            "The refresh cookie",
+            "What keeps you signed in across reloads is a cookie the server set: \
+             HttpOnly; Secure; SameSite=Strict; Path=/api/auth. Its value is random and stored on the server only \
+             as a hash; it is replaced on every use, and an old one presented again ends the whole session.",
+        )
+    };
     view! {
         <section class="card" aria-labelledby="cookie-heading">
-            <h2 id="cookie-heading">"The refresh cookie"</h2>
-            <p>
-                "What keeps you signed in across reloads is a cookie the server set: "
-                <code>"HttpOnly; Secure; SameSite=Strict; Path=/api/auth"</code>
-                ". Its value is random and stored on the server only as a hash; it is replaced on every use, "
-                "and an old one presented again ends the whole session."
-            </p>
+            <h2 id="cookie-heading">{heading}</h2>
+            <p>{about}</p>
             <p>"This is everything scripts on this page can read of the cookies:"</p>
             <pre class="code" data-testid="document-cookie">
                 {move || format!("document.cookie === {:?}", cookie.get())}
@@ -167,7 +260,11 @@ fn CookiePanel() -> impl IntoView {
             <p>
                 {move || {
                     if cookie.get().contains("latchkey") {
-                        "The refresh cookie is visible here — it should not be.".to_string()
+                        "The cookie is visible here — it should not be.".to_string()
+                    } else if session_mode {
+                        "No session cookie in sight, yet every request of this page is signed in with it: the \
+                         browser sends it, scripts (and any injected script) cannot read it."
+                            .to_string()
                     } else {
                         format!(
                             "No refresh cookie in sight, yet this tab has renewed its token {} time(s) with it: \

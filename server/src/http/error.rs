@@ -19,7 +19,8 @@ pub struct ApiError {
     pub fields: Option<FieldErrors>,
     pub retry_after_secs: Option<u64>,
     /// A cookie to set with the error (a removal, when a credential died).
-    pub set_cookie: Option<axum_extra::extract::cookie::Cookie<'static>>,
+    /// Boxed: errors travel in every `Result` and should stay small.
+    pub set_cookie: Option<Box<axum_extra::extract::cookie::Cookie<'static>>>,
 }
 
 impl ApiError {
@@ -35,7 +36,7 @@ impl ApiError {
 
     /// The same error, also setting (usually clearing) `cookie`.
     pub fn with_cookie(mut self, cookie: axum_extra::extract::cookie::Cookie<'static>) -> Self {
-        self.set_cookie = Some(cookie);
+        self.set_cookie = Some(Box::new(cookie));
         self
     }
 
