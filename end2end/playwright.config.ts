@@ -2,7 +2,7 @@ import { defineConfig } from "@playwright/test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { SHORT_ACCESS_TTL_SECS } from "./settings";
+import { LATCHKEY_BIN, SHORT_ACCESS_TTL_SECS, serverDatabase } from "./settings";
 import type { AuthMode } from "./tests/fixtures";
 
 // The servers under test: the binary `cargo leptos build` made, each on a
@@ -21,25 +21,23 @@ const baseURL = url(0);
 const shortTtlURL = url(1);
 const sessionURL = url(2);
 const statelessURL = url(3);
-const bin = process.env.LATCHKEY_BIN ?? path.resolve(__dirname, "../target/debug/latchkey");
 const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.resolve(__dirname, "../target/site");
 // One temporary folder per run for the servers' SQLite files; workers load
 // this file too and inherit the variable, so they reuse the folder, and
 // teardown.ts removes it.
 process.env.LATCHKEY_E2E_DATA_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "latchkey-e2e-"));
-const dataDir = process.env.LATCHKEY_E2E_DATA_DIR;
 
 function server(url: string, name: string, env: Record<string, string> = {}) {
   const listen = new URL(url).host;
   return {
-    command: bin,
+    command: LATCHKEY_BIN,
     url: `${url}/api/health`,
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: "pipe" as const,
     stderr: "pipe" as const,
     env: {
-      DATABASE_URL: `sqlite://${path.join(dataDir, `${name}.db`)}`,
+      DATABASE_URL: serverDatabase(name),
       LEPTOS_SITE_ADDR: listen,
       LEPTOS_SITE_ROOT: siteRoot,
       LATCHKEY_PUBLIC_ORIGIN: url,

@@ -4,11 +4,15 @@
 //! `hydrate` into the WASM bundle (takes the rendered HTML over in the
 //! browser). Code that only makes sense on one side is gated on the feature.
 
+// The admin tables are typed views nested deeper than rustc's default
+// query depth allows when the WASM build computes their layouts.
+#![recursion_limit = "256"]
+
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
-    components::{Route, Router, Routes},
+    ParamSegment, StaticSegment,
+    components::{Redirect, Route, Router, Routes},
 };
 
 pub mod api;
@@ -23,6 +27,7 @@ mod pages;
 mod redirect;
 
 use components::{nav::Nav, redirects::AuthRedirects};
+use pages::admin::{audit::AdminAuditPage, user_sessions::AdminUserSessionsPage, users::AdminUsersPage};
 use pages::{
     account::AccountPage, home::HomePage, how_it_works::HowItWorksPage, login::LoginPage, not_found::NotFound,
     register::RegisterPage, security::SecurityPage,
@@ -87,6 +92,13 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("account") view=AccountPage/>
                     <Route path=StaticSegment("security") view=SecurityPage/>
                     <Route path=StaticSegment("how-it-works") view=HowItWorksPage/>
+                    <Route path=StaticSegment("admin") view=|| view! { <Redirect path="/admin/users"/> }/>
+                    <Route path=(StaticSegment("admin"), StaticSegment("users")) view=AdminUsersPage/>
+                    <Route
+                        path=(StaticSegment("admin"), StaticSegment("users"), ParamSegment("id"))
+                        view=AdminUserSessionsPage
+                    />
+                    <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=AdminAuditPage/>
                 </Routes>
             </main>
         </Router>

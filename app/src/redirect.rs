@@ -5,7 +5,7 @@
 use crate::auth::SignedOutReason;
 
 /// Pages that need a session; the rest are public.
-const PROTECTED: &[&str] = &["/account", "/security", "/how-it-works"];
+const PROTECTED: &[&str] = &["/account", "/security", "/how-it-works", "/admin"];
 
 /// Where a sign-in lands when it has no (acceptable) `next`.
 pub const AFTER_SIGN_IN: &str = "/account";
@@ -76,8 +76,9 @@ fn is_auth_page(path: &str) -> bool {
     })
 }
 
-/// Percent-encodes everything but unreserved characters and `/`.
-fn encode_component(value: &str) -> String {
+/// Percent-encodes everything but unreserved characters and `/`: safe in
+/// a path or a query value.
+pub fn encode_component(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {

@@ -1,7 +1,9 @@
 // Steps many tests share: accounts, sign-in, what the browser has stored.
 
 import { BrowserContext, Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 import * as path from "node:path";
+import { LATCHKEY_BIN, serverDatabase } from "../settings";
 import { AuthMode, expect, hydrated } from "./fixtures";
 
 /** The API routes the app uses in each mode. */
@@ -114,4 +116,17 @@ export async function readableStorage(page: Page): Promise<string> {
 
 export async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: path.join(__dirname, "..", "screenshots", `${name}.png`), fullPage: true });
+}
+
+/**
+ * Creates an administrator the way an operator does, with
+ * `latchkey user create --role admin` on the server's database (the
+ * password on standard input). There are no default accounts.
+ */
+export function createAdmin(mode: AuthMode, email: string, password = PASSWORD) {
+  execFileSync(LATCHKEY_BIN, ["user", "create", "--email", email, "--role", "admin"], {
+    input: password,
+    env: { ...process.env, DATABASE_URL: serverDatabase(mode), RUST_LOG: "warn" },
+    stdio: ["pipe", "ignore", "inherit"],
+  });
 }

@@ -11,6 +11,7 @@ use latchkey_types::Role;
 use crate::config::{Config, Settings};
 use crate::core::identity::{DisplayName, Email};
 use crate::core::password::{PasswordHasher, PasswordPolicy};
+use crate::store::audit::NewAuditEvent;
 use crate::store::users::NewUser;
 use crate::store::{Db, StoreError};
 
@@ -184,13 +185,28 @@ async fn create_user(settings: &Settings, email: &str, role: Role, display_name:
     db.migrate().await?;
     let hasher = PasswordHasher::new(1, 1)?;
     let password_hash = hasher.hash(&password).await?;
+    // An account made on the command line (the first admin, say) is an
+    // administrative act like any other: it goes in the audit log with it.
+    let audit = NewAuditEvent {
+        event: "user.created",
+        actor_id: None,
+        user_id: None,
+        session_id: None,
+        ip: None,
+        user_agent: Some("latchkey user create"),
+        detail: Some(serde_json::json!({ "role": role.as_str(), "via": "cli" })),
+    };
     let user = db
-        .create_user(NewUser {
-            email: &email,
-            display_name: display_name.as_ref(),
-            password_hash: &password_hash,
-            role,
-        })
+        .create_user(
+            NewUser {
+                email: &email,
+                display_name: display_name.as_ref(),
+                password_hash: &password_hash,
+                role,
+            },
+            audit,
+            crate::core::clock::now_ms(),
+        )
         .await
         .map_err(|err| match err {
             StoreError::Conflict => anyhow::anyhow!("a user with the email {email} already exists"),

@@ -69,6 +69,12 @@ async fn user_create_makes_an_account_that_can_be_found(backend: Backend) {
     assert_eq!(user.display_name.as_deref(), Some("Ada"));
     assert!(user.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     assert!(!user.password_hash.contains("correct horse"));
+    // Recorded in the audit log, in the same transaction as the account.
+    let events = store.audit_events(10, None, None, Some(user.id())).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].event, "user.created");
+    assert_eq!(events[0].actor_id, None);
+    assert_eq!(events[0].detail.as_ref().unwrap()["role"], "admin");
 }
 
 async fn user_create_refuses_bad_input_and_writes_nothing(backend: Backend) {
@@ -92,6 +98,10 @@ async fn user_create_refuses_bad_input_and_writes_nothing(backend: Backend) {
     let out = latchkey(&db.url, &["user", "create", "--email", "A@EXAMPLE.COM"], GOOD_PASSWORD);
     assert_one_line_error(&out, "already exists");
     assert_eq!(user_count(&db.url).await, 1);
+    // The refused duplicate left no audit event behind (one transaction).
+    let store = Db::connect(&db.url).await.unwrap();
+    let created = store.audit_events(10, None, Some("user.created"), None).await.unwrap();
+    assert_eq!(created.len(), 1);
 }
 
 async fn migrate_can_run_twice(backend: Backend) {

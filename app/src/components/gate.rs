@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use latchkey_types::Role;
+
 use crate::auth::{Access, use_auth};
 
 #[component]
@@ -31,5 +33,34 @@ pub fn Loading() -> impl IntoView {
             <span class="spinner" aria-hidden="true"></span>
             "Loading…"
         </p>
+    }
+}
+
+/// Admin pages: `RequireAuth`, then the role. A signed-in user who is not
+/// an administrator sees a plain "not allowed" page. This only decides
+/// what to render; the server refuses the admin API to non-admins (403)
+/// whatever the page does.
+#[component]
+pub fn RequireAdmin(children: ChildrenFn) -> impl IntoView {
+    let auth = use_auth();
+    let is_admin = move || auth.user().with(|u| u.as_ref().is_some_and(|u| u.role == Role::Admin));
+    let children = StoredValue::new(children);
+    view! {
+        <RequireAuth>
+            <Show when=is_admin fallback=NotAllowed>
+                {children.read_value()()}
+            </Show>
+        </RequireAuth>
+    }
+}
+
+#[component]
+fn NotAllowed() -> impl IntoView {
+    view! {
+        <section class="card narrow" role="alert" data-testid="not-allowed" data-signed-in="true">
+            <h1>"Not allowed"</h1>
+            <p>"This page is for administrators, and your account is not one."</p>
+            <p><a href="/account">"Back to your account"</a></p>
+        </section>
     }
 }

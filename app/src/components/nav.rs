@@ -3,6 +3,7 @@
 //! "Sign out" when signed in, nothing while that is still unknown (so a
 //! signed-in reload does not flash "Sign in").
 
+use latchkey_types::Role;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -38,6 +39,7 @@ fn SignedOutLinks() -> impl IntoView {
 #[component]
 fn SignedInLinks() -> impl IntoView {
     let auth = use_auth();
+    let is_admin = move || auth.user().with(|u| u.as_ref().is_some_and(|u| u.role == Role::Admin));
     let busy = RwSignal::new(false);
     let sign_out = move |_| {
         busy.set(true);
@@ -51,6 +53,8 @@ fn SignedInLinks() -> impl IntoView {
         <li><A href="/account">"Account"</A></li>
         <li><A href="/security">"Security"</A></li>
         <li><A href="/how-it-works">"How it works"</A></li>
+        // A convenience only: the admin API itself refuses non-admins.
+        {move || is_admin().then(|| view! { <li><A href="/admin/users">"Admin"</A></li> })}
         <li>
             <button type="button" class="button-secondary button-small" on:click=sign_out disabled=busy>
                 {move || if busy.get() { "Signing out…" } else { "Sign out" }}

@@ -1,5 +1,6 @@
-//! The user's active sessions: where they are signed in, this browser
-//! marked, each other one revocable, and "sign out everywhere".
+//! Active sessions: where someone is signed in, this browser marked, each
+//! other one revocable. The signed-in user's own (with "sign out
+//! everywhere"), or, for an administrator, any user's.
 
 use latchkey_types::Session;
 use leptos::prelude::*;
@@ -17,14 +18,40 @@ enum Load {
     Failed(ApiFailure),
 }
 
+/// Whose sessions a list shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SessionScope {
+    /// The signed-in user's (`/api/me/sessions`).
+    #[default]
+    Mine,
+    /// Any user's, for an administrator (`/api/admin/...`).
+    OfUser(Uuid),
+}
+
+impl SessionScope {
+    fn list_path(self) -> String {
+        match self {
+            SessionScope::Mine => "/api/me/sessions".into(),
+            SessionScope::OfUser(user) => format!("/api/admin/users/{user}/sessions"),
+        }
+    }
+
+    fn revoke_path(self, session: Uuid) -> String {
+        match self {
+            SessionScope::Mine => format!("/api/me/sessions/{session}"),
+            SessionScope::OfUser(_) => format!("/api/admin/sessions/{session}"),
+        }
+    }
+}
+
 /// `changed` ticks when something else on the page changed the sessions
 /// (a password change ends all the others).
 #[component]
-pub fn Sessions(changed: ReadSignal<u32>) -> impl IntoView {
+pub fn Sessions(changed: ReadSignal<u32>, #[prop(optional)] scope: SessionScope) -> impl IntoView {
     let auth = use_auth();
     let state = RwSignal::new(Load::Loading);
     let notice = RwSignal::new(None::<String>);
-    let reload = move || load_sessions(auth, state);
+    let reload = move || load_sessions(auth, scope, state);
     Effect::new(move |_| {
         changed.track();
         reload();
@@ -32,7 +59,12 @@ pub fn Sessions(changed: ReadSignal<u32>) -> impl IntoView {
 
     view! {
         <section class="card" aria-labelledby="sessions-heading">
-            <h2 id="sessions-heading">"Where you're signed in"</h2>
+            <h2 id="sessions-heading">
+                {match scope {
+                    SessionScope::Mine => "Where you're signed in",
+                    SessionScope::OfUser(_) => "Active sessions",
+                }}
+            </h2>
             <super::form::Notice message=notice/>
             {move || match state.get() {
                 Load::Loading => view! { <Loading/> }.into_any(),
@@ -50,22 +82,22 @@ pub fn Sessions(changed: ReadSignal<u32>) -> impl IntoView {
                     <ul class="session-list">
                         {sessions
                             .into_iter()
-                            .map(|session| view! { <SessionRow session state notice/> })
+                            .map(|session| view! { <SessionRow session scope state notice/> })
                             .collect_view()}
                     </ul>
                 }
                 .into_any(),
             }}
-            <SignOutEverywhere/>
+            {(scope == SessionScope::Mine).then(|| view! { <SignOutEverywhere/> })}
         </section>
     }
 }
 
 /// Current session first, then the most recently used.
-fn load_sessions(auth: AuthStore, state: RwSignal<Load>) {
+fn load_sessions(auth: AuthStore, scope: SessionScope, state: RwSignal<Load>) {
     state.set(Load::Loading);
     leptos::task::spawn_local(async move {
-        let answer = api::call::<Vec<Session>>(auth, ApiRequest::get("/api/me/sessions")).await;
+        let answer = api::call::<Vec<Session>>(auth, ApiRequest::get(scope.list_path())).await;
         state.try_set(match answer {
             Ok(mut sessions) => {
                 sessions.sort_by(|a, b| b.current.cmp(&a.current).then(b.last_seen_at.cmp(&a.last_seen_at)));
@@ -77,7 +109,12 @@ fn load_sessions(auth: AuthStore, state: RwSignal<Load>) {
 }
 
 #[component]
-fn SessionRow(session: Session, state: RwSignal<Load>, notice: RwSignal<Option<String>>) -> impl IntoView {
+fn SessionRow(
+    session: Session,
+    scope: SessionScope,
+    state: RwSignal<Load>,
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
     let auth = use_auth();
     let busy = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
@@ -86,10 +123,10 @@ fn SessionRow(session: Session, state: RwSignal<Load>, notice: RwSignal<Option<S
         busy.set(true);
         failure.set(None);
         leptos::task::spawn_local(async move {
-            match revoke_session(auth, id).await {
+            match revoke_session(auth, scope.revoke_path(id)).await {
                 Ok(()) => {
                     notice.set(Some("That session has been signed out.".into()));
-                    load_sessions(auth, state);
+                    load_sessions(auth, scope, state);
                 }
                 Err(f) => {
                     busy.try_set(false);
@@ -127,8 +164,8 @@ fn SessionRow(session: Session, state: RwSignal<Load>, notice: RwSignal<Option<S
 }
 
 /// 404 means it was already gone: the list reload shows that.
-async fn revoke_session(auth: AuthStore, id: Uuid) -> Result<(), ApiFailure> {
-    match api::call_empty(auth, ApiRequest::delete(format!("/api/me/sessions/{id}"))).await {
+async fn revoke_session(auth: AuthStore, path: String) -> Result<(), ApiFailure> {
+    match api::call_empty(auth, ApiRequest::delete(path)).await {
         Err(f) if f.is(latchkey_types::ErrorCode::NotFound) => Ok(()),
         other => other,
     }

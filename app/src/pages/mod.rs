@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod account;
+pub mod admin;
 pub mod home;
 pub mod how_it_works;
 pub mod login;

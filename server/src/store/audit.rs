@@ -55,25 +55,8 @@ impl AuditRow {
 
 impl Db {
     pub async fn record_audit(&self, event: NewAuditEvent<'_>, now: i64) -> Result<(), StoreError> {
-        let user_agent = event
-            .user_agent
-            .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect::<String>());
-        sqlx::query(
-            "INSERT INTO audit_events (id, at, event, actor_id, user_id, session_id, ip, user_agent, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(Uuid::now_v7().to_string())
-        .bind(now)
-        .bind(event.event)
-        .bind(event.actor_id.map(|u| u.to_string()))
-        .bind(event.user_id.map(|u| u.to_string()))
-        .bind(event.session_id.map(|u| u.to_string()))
-        .bind(event.ip)
-        .bind(user_agent)
-        .bind(event.detail.map(|d| d.to_string()))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_audit(&mut conn, event, now).await
     }
 
     /// Newest first, optionally before an event id (cursor pagination) and
@@ -115,4 +98,31 @@ impl Db {
         .await?;
         Ok(rows.into_iter().map(AuditRow::into_api).collect())
     }
+}
+
+/// Records an audit event in the caller's transaction (or connection).
+pub(crate) async fn insert_audit(
+    conn: &mut sqlx::AnyConnection,
+    event: NewAuditEvent<'_>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let user_agent = event
+        .user_agent
+        .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect::<String>());
+    sqlx::query(
+        "INSERT INTO audit_events (id, at, event, actor_id, user_id, session_id, ip, user_agent, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(now)
+    .bind(event.event)
+    .bind(event.actor_id.map(|u| u.to_string()))
+    .bind(event.user_id.map(|u| u.to_string()))
+    .bind(event.session_id.map(|u| u.to_string()))
+    .bind(event.ip)
+    .bind(user_agent)
+    .bind(event.detail.map(|d| d.to_string()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

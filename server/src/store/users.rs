@@ -92,10 +92,20 @@ pub(crate) async fn insert_user(conn: &mut AnyConnection, new: NewUser<'_>) -> R
 }
 
 impl Db {
-    /// Inserts a user; `StoreError::Conflict` when the email is taken.
-    pub async fn create_user(&self, new: NewUser<'_>) -> Result<UserRecord, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        insert_user(&mut conn, new).await
+    /// Inserts a user and its audit event (naming the new user) in one
+    /// transaction; `StoreError::Conflict` when the email is taken.
+    pub async fn create_user(
+        &self,
+        new: NewUser<'_>,
+        mut audit: super::audit::NewAuditEvent<'_>,
+        now: i64,
+    ) -> Result<UserRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let user = insert_user(&mut tx, new).await?;
+        audit.user_id = Some(user.id());
+        super::audit::insert_audit(&mut tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
