@@ -128,6 +128,11 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_PASSWORD_MIN_CHARS", default_value_t = 15, global = true)]
     pub password_min_chars: usize,
 
+    /// Verified access tokens kept in memory, so a token seen before skips
+    /// the signature check until its `exp`; 0 turns the cache off.
+    #[arg(long, env = "LATCHKEY_TOKEN_CACHE_ENTRIES", default_value_t = 50_000, global = true)]
+    pub token_cache_entries: usize,
+
     /// argon2 hashes allowed in flight. Default: cores − 1, at least 1.
     #[arg(long, env = "LATCHKEY_HASH_PERMITS", global = true)]
     pub hash_permits: Option<usize>,
@@ -156,6 +161,7 @@ pub struct Settings {
     pub max_sessions: u32,
     pub password_min_chars: usize,
     pub hash_permits: usize,
+    pub token_cache_entries: usize,
 }
 
 impl Config {
@@ -187,6 +193,9 @@ impl Config {
         }
         if self.password_min_chars < 8 {
             bail!("LATCHKEY_PASSWORD_MIN_CHARS must be at least 8");
+        }
+        if self.token_cache_entries > 10_000_000 {
+            bail!("LATCHKEY_TOKEN_CACHE_ENTRIES must be at most 10000000");
         }
         if self.rate_account_failures == 0 || self.rate_address_per_min == 0 {
             bail!("rate limits must be at least 1");
@@ -228,6 +237,7 @@ impl Config {
             max_sessions: self.max_sessions,
             password_min_chars: self.password_min_chars,
             hash_permits,
+            token_cache_entries: self.token_cache_entries,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
@@ -22,6 +23,9 @@ use core::password::{PasswordHasher, PasswordPolicy};
 use http::{AppState, Inner};
 use store::Db;
 
+/// Profiles kept for `GET /api/me` (a few hundred bytes each).
+const USER_CACHE_ENTRIES: usize = 10_000;
+
 /// How many argon2 jobs may wait per running one before 503.
 const HASH_QUEUE_PER_PERMIT: usize = 16;
 
@@ -38,8 +42,13 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let revocations = auth::revocations::new_set(&settings);
     auth::revocations::initial_sync(&db, &revocations, &settings).await?;
     auth::revocations::spawn_feed(db.clone(), revocations.clone(), &settings);
+    let notify_link = Arc::new(auth::revocations::NotifyLink::default());
+    if db.backend == store::Backend::Postgres {
+        auth::revocations::spawn_listener(settings.database_url.clone(), revocations.clone(), notify_link.clone());
+    }
     auth::keys::spawn_reloader(db.clone(), settings.clone(), tokens.clone());
     spawn_housekeeping(db.clone());
+    let settings_cache_entries = settings.token_cache_entries;
     Ok(AppState::new(Inner {
         db,
         settings,
@@ -47,6 +56,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         policy,
         tokens,
         revocations,
+        notify_link,
+        verified: (settings_cache_entries > 0).then(|| auth::caches::VerifiedTokens::new(settings_cache_entries)),
+        users: auth::caches::UserCache::new(USER_CACHE_ENTRIES),
         leptos,
     }))
 }

@@ -211,7 +211,25 @@ async fn keys_rotate_reaches_a_running_server(backend: Backend) {
         .to_string();
     assert_ne!(new_kid, kid_of(&before.access_token));
 
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // Published first: within a reload the JWKS lists the new key while
+    // tokens are still signed with the old one...
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(7);
+    loop {
+        let jwks: serde_json::Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
+        if jwks.to_string().contains(&new_kid) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the new key was never published");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let meanwhile = app.login("rotate@example.com", common::GOOD_PASSWORD).await;
+    assert_eq!(
+        kid_of(&meanwhile.access_token),
+        kid_of(&before.access_token),
+        "the new key signed before every replica could know it"
+    );
+    // ...then, after its activation delay, it signs.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(17);
     let after = loop {
         let signed_in = app.login("rotate@example.com", common::GOOD_PASSWORD).await;
         if kid_of(&signed_in.access_token) == new_kid || std::time::Instant::now() > deadline {

@@ -113,6 +113,11 @@ pub struct AuditEvent {
 pub struct Health {
     pub status: String,
     pub db: String,
+    /// PostgreSQL only: the LISTEN link that brings other replicas'
+    /// revocations at once (`ok` or `down`; the 250 ms re-read covers a
+    /// link that is down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
 }
 
 /// `POST /api/auth/register`. Unknown fields (`role`, `id`, …) are ignored:

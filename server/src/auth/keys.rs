@@ -46,9 +46,27 @@ pub fn token_config(settings: &Settings) -> TokenConfig {
     }
 }
 
-/// Retired keys verify for this long: the longest a token they signed lives.
+/// A new key is published (verifies, appears in the JWKS) at once but signs
+/// only after every replica has had two reloads to learn it: a token it
+/// signs is never shown to a server that cannot check it yet. Until then
+/// the key it replaces keeps signing.
+pub const KEY_ACTIVATION_MS: i64 = 2 * RELOAD_EVERY.as_millis() as i64;
+
+/// Retired keys verify for this long: they may sign until their successor
+/// activates, and a token they signed then lives a whole TTL (plus leeway
+/// and a minute of slack).
 fn verify_window_ms(settings: &Settings) -> i64 {
-    (settings.access_ttl.as_millis() as i64) + (DEFAULT_LEEWAY_SECS as i64 + 60) * 1000
+    KEY_ACTIVATION_MS + (settings.access_ttl.as_millis() as i64) + (DEFAULT_LEEWAY_SECS as i64 + 60) * 1000
+}
+
+/// Which of the stored keys (newest first) signs at `now`: the newest one
+/// that is past its activation delay, or, when none is (a first start, or
+/// rotations in quick succession), the oldest, which every replica knows.
+fn signing_index(stored: &[crate::store::keys::StoredKey], now: i64) -> usize {
+    stored
+        .iter()
+        .position(|k| k.created_at <= now - KEY_ACTIVATION_MS)
+        .unwrap_or(stored.len().saturating_sub(1))
 }
 
 /// Builds the keyring from the key file or the database (creating the first
@@ -77,16 +95,21 @@ pub async fn load(db: &Db, settings: &Settings) -> anyhow::Result<AccessTokens> 
                 db.add_first_signing_key(&key.kid, &pem, now_ms()).await?;
                 stored = db.usable_signing_keys(since).await?;
             }
-            let mut keys = from_db(&stored)?.into_iter();
-            let current = keys.next().context("no signing key in the database")?;
-            Keyring::new(current, keys.collect())?
+            let mut keys = from_db(&stored)?;
+            if keys.is_empty() {
+                anyhow::bail!("no signing key in the database");
+            }
+            let current = keys.remove(signing_index(&stored, now_ms()));
+            Keyring::new(current, keys)?
         }
     };
     Ok(AccessTokens::new(token_config(settings), keyring))
 }
 
-/// Adds a new signing key (the `latchkey keys rotate` command). Older keys
-/// stop signing now and keep verifying until their tokens have expired.
+/// Adds a new signing key (the `latchkey keys rotate` command). Servers
+/// publish it within `RELOAD_EVERY` and sign with it after
+/// `KEY_ACTIVATION_MS`; older keys keep verifying until their tokens have
+/// expired.
 pub async fn rotate(db: &Db) -> anyhow::Result<String> {
     let pem = generate_ed25519_pem();
     let key = SigningKey::from_pem_with_thumbprint_kid(&pem)?;
@@ -108,4 +131,38 @@ pub fn spawn_reloader(db: Db, settings: Settings, shared: SharedTokens) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::keys::StoredKey;
+
+    fn key(kid: &str, created_at: i64) -> StoredKey {
+        StoredKey {
+            kid: kid.into(),
+            algorithm: "EdDSA".into(),
+            private_key_pem: String::new(),
+            created_at,
+            retired_at: None,
+        }
+    }
+
+    #[test]
+    fn a_new_key_signs_only_after_its_activation_delay() {
+        let now = 1_000_000;
+        // Newest first, as the store returns them.
+        let stored = [key("new", now - 1_000), key("old", now - 3_600_000)];
+        assert_eq!(signing_index(&stored, now), 1, "the new key is only published");
+        assert_eq!(
+            signing_index(&stored, now - 1_000 + KEY_ACTIVATION_MS),
+            0,
+            "then it signs"
+        );
+        // A first start has one key, and it signs at once.
+        assert_eq!(signing_index(&[key("first", now)], now), 0);
+        // Two rotations in quick succession: the oldest known key keeps signing.
+        let quick = [key("c", now), key("b", now - 100), key("a", now - 200)];
+        assert_eq!(signing_index(&quick, now), 2);
+    }
 }

@@ -2,6 +2,7 @@
 //! signing keys and the revoked-session set in step with the database, and
 //! runs the session flows (sign in, refresh, revoke) that handlers call.
 
+pub mod caches;
 pub mod cookie_sessions;
 pub mod keys;
 pub mod revocations;

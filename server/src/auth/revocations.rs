@@ -9,7 +9,10 @@
 //! `revoked_at` keeps the re-read cheap.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::core::clock::now_ms;
@@ -62,4 +65,76 @@ pub fn spawn_feed(db: Db, set: Arc<RevocationSet>, settings: &Settings) {
             }
         }
     });
+}
+
+/// The channel the `sessions_revoked_notify` trigger (PostgreSQL) speaks on.
+const CHANNEL: &str = "latchkey_revoked";
+
+/// Whether this server's LISTEN connection is up, for `/api/health`.
+#[derive(Debug, Default)]
+pub struct NotifyLink(AtomicBool);
+
+impl NotifyLink {
+    pub fn is_up(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, up: bool) {
+        self.0.store(up, Ordering::Relaxed);
+    }
+}
+
+/// PostgreSQL: hears every revocation the moment its transaction commits,
+/// on any replica. A lost connection is retried every second; what was
+/// announced meanwhile reaches the set through the poll.
+pub fn spawn_listener(database_url: String, set: Arc<RevocationSet>, link: Arc<NotifyLink>) {
+    tokio::spawn(async move {
+        loop {
+            match listen(&database_url, &set, &link).await {
+                Ok(()) => tracing::warn!("revocation listener: connection lost; reconnecting"),
+                Err(err) => tracing::warn!(error = %err, "revocation listener: cannot listen; retrying"),
+            }
+            link.set(false);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}
+
+/// Listens until the connection drops (`Ok`) or fails to start (`Err`).
+async fn listen(database_url: &str, set: &RevocationSet, link: &NotifyLink) -> Result<(), sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
+    listener.listen(CHANNEL).await?;
+    link.set(true);
+    // `try_recv` answers `None` when the connection is lost, instead of
+    // quietly reconnecting: the link state must say so.
+    while let Some(notification) = listener.try_recv().await? {
+        match parse_payload(notification.payload()) {
+            Some(revoked) => set.insert([revoked]),
+            None => tracing::warn!(payload = notification.payload(), "revocation listener: bad payload"),
+        }
+    }
+    Ok(())
+}
+
+/// `<session id>:<revoked_at ms>`.
+fn parse_payload(payload: &str) -> Option<(Uuid, i64)> {
+    let (id, at) = payload.split_once(':')?;
+    Some((Uuid::parse_str(id).ok()?, at.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_are_an_id_and_a_time() {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            parse_payload(&format!("{id}:1700000000000")),
+            Some((id, 1_700_000_000_000))
+        );
+        assert_eq!(parse_payload(&format!("{id}")), None);
+        assert_eq!(parse_payload("not-an-id:1"), None);
+        assert_eq!(parse_payload(&format!("{id}:soon")), None);
+    }
 }

@@ -113,6 +113,7 @@ pub async fn update_user(
         )),
         UserChangeOutcome::Updated { user, revoked } => {
             state.note_revoked(&revoked, now);
+            state.users.forget(id);
             let detail = serde_json::json!({
                 "role": body.role.map(Role::as_str),
                 "disabled": body.disabled,

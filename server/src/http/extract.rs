@@ -81,10 +81,20 @@ impl FromRequestParts<AppState> for AuthUser {
 /// `LATCHKEY_ACCESS_CHECK` says.
 pub async fn authenticate_bearer(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     let now = now_ms();
-    let claims = state.tokens.current().verify(token, now / 1000).map_err(|err| {
-        tracing::debug!(%err, "access token refused");
-        invalid_token()
-    })?;
+    let cached = state.verified.as_ref().and_then(|cache| cache.get(token, now / 1000));
+    let claims = match cached {
+        Some(claims) => claims,
+        None => {
+            let claims = state.tokens.current().verify(token, now / 1000).map_err(|err| {
+                tracing::debug!(%err, "access token refused");
+                invalid_token()
+            })?;
+            if let Some(cache) = &state.verified {
+                cache.insert(token, &claims);
+            }
+            claims
+        }
+    };
     match state.settings.access_check {
         AccessCheck::Stateless => {}
         AccessCheck::RevocationCache => {

@@ -1,4 +1,7 @@
-//! `GET /api/health`: 200 when the database answers, 503 when it does not.
+//! `GET /api/health`: 200 when the database answers, 503 when it does not;
+//! on PostgreSQL also whether the revocation LISTEN link is up (a link that
+//! is down degrades revocation latency to the 250 ms re-read, it does not
+//! make the server unhealthy).
 
 use axum::Json;
 use axum::extract::State;
@@ -7,14 +10,18 @@ use axum::response::{IntoResponse, Response};
 use latchkey_types::Health;
 
 use super::AppState;
+use crate::store::Backend;
 
 pub async fn health(State(state): State<AppState>) -> Response {
+    let notify = (state.db.backend == Backend::Postgres)
+        .then(|| if state.notify_link.is_up() { "ok" } else { "down" }.to_string());
     let (status, health) = if state.db.ping().await {
         (
             StatusCode::OK,
             Health {
                 status: "ok".into(),
                 db: "ok".into(),
+                notify,
             },
         )
     } else {
@@ -23,6 +30,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
             Health {
                 status: "unavailable".into(),
                 db: "unreachable".into(),
+                notify,
             },
         )
     };

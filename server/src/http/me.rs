@@ -25,8 +25,15 @@ async fn current_user(state: &AppState, auth: &AuthUser) -> ApiResult<UserRecord
     state.db.find_user(auth.user_id).await?.ok_or_else(invalid_token)
 }
 
+/// Served from the profile cache when it can be (`auth::caches`).
 pub async fn get_me(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<User>> {
-    Ok(Json(current_user(&state, &auth).await?.to_api()))
+    let now = now_ms();
+    if let Some(user) = state.users.get(auth.user_id, now) {
+        return Ok(Json(user));
+    }
+    let user = current_user(&state, &auth).await?.to_api();
+    state.users.insert(user.clone(), now);
+    Ok(Json(user))
 }
 
 /// `{"display_name": "…"}` sets it; `null` or blank clears it; a body
@@ -46,6 +53,7 @@ pub async fn patch_me(
         _ => return Err(ApiError::bad_request("display_name must be a string or null.")),
     };
     state.db.set_display_name(auth.user_id, name.as_ref()).await?;
+    state.users.forget(auth.user_id);
     Ok(Json(current_user(&state, &auth).await?.to_api()))
 }
 

@@ -19,6 +19,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
+use crate::auth::caches::{UserCache, VerifiedTokens};
 use crate::auth::keys::SharedTokens;
 use crate::config::Settings;
 use crate::core::password::{PasswordHasher, PasswordPolicy};
@@ -54,6 +55,12 @@ pub struct Inner {
     pub policy: PasswordPolicy,
     pub tokens: SharedTokens,
     pub revocations: Arc<RevocationSet>,
+    /// PostgreSQL's LISTEN link for revocations (always down on SQLite).
+    pub notify_link: Arc<crate::auth::revocations::NotifyLink>,
+    /// Access tokens that passed full verification (`auth::caches`).
+    pub verified: Option<VerifiedTokens>,
+    /// Public profiles for `GET /api/me`, briefly.
+    pub users: UserCache,
     pub leptos: LeptosOptions,
 }
 

@@ -113,6 +113,22 @@ impl TestDb {
         }
     }
 
+    /// Another handle on the same database for a second server; the
+    /// database still belongs to `self`.
+    pub fn share(&self) -> TestDb {
+        self.share_at(self.url.clone())
+    }
+
+    /// Like `share`, reaching the database at another URL (through a proxy).
+    pub fn share_at(&self, url: String) -> TestDb {
+        TestDb {
+            url,
+            backend: self.backend,
+            _dir: None,
+            pg_name: None,
+        }
+    }
+
     /// Removes the database now (PostgreSQL: terminating its connections),
     /// to see how the server copes with a database that is gone.
     pub fn destroy(&mut self) {
@@ -417,12 +433,6 @@ impl TestApp {
     /// A second server on this app's database, as another replica behind a
     /// load balancer would be. The database still belongs to `self`.
     pub async fn spawn_replica(&self, flags: &[&str]) -> TestApp {
-        let shared = TestDb {
-            url: self.db.url.clone(),
-            backend: self.db.backend,
-            _dir: None,
-            pg_name: None,
-        };
-        TestApp::spawn_on(shared, flags).await
+        TestApp::spawn_on(self.db.share(), flags).await
     }
 }
