@@ -19,16 +19,20 @@ export LEPTOS_OUTPUT_NAME := latchkey
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-.PHONY: help run test setup setup-rust setup-browser setup-node test-rust test-e2e build fmt lint
+.PHONY: help run test bench setup setup-rust setup-browser setup-node test-rust test-e2e build fmt lint
 
 help:
 	@echo "make run   - serve the app on http://127.0.0.1:3000 (SQLite under data/)"
 	@echo "make test  - run every test (Rust on SQLite and PostgreSQL, Playwright in Chromium)"
+	@echo "make bench - the benchmark suite: tables in server/benches/results/summary.md, chart load.svg"
 
 run: setup
 	cargo leptos serve
 
 test: setup test-rust test-e2e
+
+bench: setup-rust
+	server/benches/run.sh
 
 test-rust:
 	cargo test --workspace --exclude frontend

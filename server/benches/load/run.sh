@@ -1,69 +1,143 @@
 #!/usr/bin/env bash
-# HTTP load numbers for Latchkey with wrk: baseline (JWKS), GET /api/me with
-# 1,000 distinct Bearer tokens under each LATCHKEY_ACCESS_CHECK setting and
-# with 1,000 distinct session cookies, login/s and refresh/s. Starts release
-# servers of its own on a fresh SQLite file (or DATABASE_URL if set).
+# HTTP load on one backend with wrk, against release servers this script
+# starts (and stops) itself. Normally run by server/benches/run.sh, which
+# builds, runs it for SQLite and PostgreSQL and draws the chart.
 #
-#   server/benches/load/run.sh            # from the repository root
-#   DURATION=20s CONNECTIONS=64 server/benches/load/run.sh
+#   server/benches/load/run.sh <label> <csv-out> <facts-out>
+#   (DATABASE_URL: the database; default a fresh SQLite file)
+#
+# CSV rows: backend,scenario,rps,p50_ms,p99_ms,ratio — every ratio is to
+# the baseline (GET /.well-known/jwks.json) measured by the same server
+# right before and right after the scenario, since absolute numbers drift
+# on shared machines. Facts
+# (login, refresh, /api/health under login load, revocation latency) go
+# to <facts-out> as name=value lines.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
+LABEL="$1"
+CSV="$2"
+FACTS="$3"
+BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/latchkey"
+[ -x "$BIN" ] || { echo "build first: cargo build --release -p latchkey" >&2; exit 1; }
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release -p latchkey --bin latchkey >&2
-BIN="$CARGO_TARGET_DIR/release/latchkey"
 
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${THREADS:-2}"
 PORT="${PORT:-3390}"
 BASE="http://127.0.0.1:$PORT"
+REPLICA_BASE="http://127.0.0.1:$((PORT + 1))"
 export LOAD_DIR="$(mktemp -d)"
-SERVER=""
-trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$LOAD_DIR"' EXIT
-
+SERVERS=()
+cleanup() {
+  for pid in "${SERVERS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$LOAD_DIR"
+}
+trap cleanup EXIT
 export DATABASE_URL="${DATABASE_URL:-sqlite://$LOAD_DIR/load.db}"
 
-# Starts the server with extra settings (NAME=value …) and waits for it.
+# start PORT NAME=value… : a server with extra settings, once it answers.
 start() {
-  env LEPTOS_SITE_ADDR="127.0.0.1:$PORT" \
+  local port="$1"
+  shift
+  env LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+    LATCHKEY_PUBLIC_ORIGIN="http://127.0.0.1:$PORT" \
     LATCHKEY_RATE_ADDRESS_PER_MIN=100000000 \
     LATCHKEY_RATE_ACCOUNT_FAILURES=100000000 \
     LATCHKEY_MAX_SESSIONS=1000 \
     RUST_LOG=error \
     "$@" "$BIN" serve &
-  SERVER=$!
-  for _ in $(seq 1 100); do curl -sf "$BASE/api/health" >/dev/null && break; sleep 0.1; done
+  SERVERS+=($!)
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && return; sleep 0.1; done
+  echo "the server on $port did not start" >&2
+  exit 1
 }
-stop() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; }
-
-row() { # name, wrk output
-  local rps p50 p99
-  rps=$(grep -E "^Requests/sec" <<<"$2" | awk '{print $2}')
-  p50=$(grep -E "^ +50%" <<<"$2" | awk '{print $2}')
-  p99=$(grep -E "^ +99%" <<<"$2" | awk '{print $2}')
-  printf "| %-46s | %10s | %8s | %8s |\n" "$1" "$rps" "$p50" "$p99"
-  grep -E "Non-2xx|Socket errors" <<<"$2" | sed 's/^/    /' >&2 || true
+stop_all() {
+  for pid in "${SERVERS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  SERVERS=()
 }
-load() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@"; }
 
-start LATCHKEY_ACCESS_CHECK=revocation-cache
+# ms from wrk's "1.53ms" / "342.00us" / "1.20s".
+ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.3f", v}' <<<"$1"; }
+field() { grep -E "$1" <<<"$2" | awk '{print $2}'; }
+# wrk_row NAME WRK-OUTPUT RATIO : one CSV row.
+wrk_row() {
+  printf "%s,%s,%s,%s,%s,%s\n" "$LABEL" "$1" "$(field '^Requests/sec' "$2")" \
+    "$(ms "$(field '^ +50%' "$2")")" "$(ms "$(field '^ +99%' "$2")")" "$3" >>"$CSV"
+}
+load() {
+  local out
+  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")"
+  grep -E "Non-2xx|Socket errors" <<<"$out" | sed "s|^|  [$*] |" >&2 || true
+  echo "$out"
+}
+# measure SCENARIO WRK-ARGS… : the baseline, the scenario, the baseline
+# again; the scenario's ratio is to the mean of the two baselines (the
+# machine's speed drifts over a run). Scenario names have no commas.
+measure() {
+  local scenario="$1"
+  shift
+  local before after out base
+  before="$(load "$BASE/.well-known/jwks.json")"
+  out="$(load "$@")"
+  after="$(load "$BASE/.well-known/jwks.json")"
+  base="$(awk -v a="$(field '^Requests/sec' "$before")" -v b="$(field '^Requests/sec' "$after")" 'BEGIN {printf "%.2f", (a + b) / 2}')"
+  wrk_row "baseline" "$before" "1.000"
+  wrk_row "$scenario" "$out" "$(awk -v a="$(field '^Requests/sec' "$out")" -v b="$base" 'BEGIN {printf "%.3f", a / b}')"
+  echo "  $scenario: $(field '^Requests/sec' "$out") req/s; baseline $base req/s" >&2
+}
+fact() { echo "${LABEL}_$1=$2" >>"$FACTS"; }
+me() { measure "$1" -s server/benches/load/me.lua "$BASE"; }
+
+echo "[$LABEL] seeding" >&2
+start "$PORT" LATCHKEY_ACCESS_CHECK=revocation-cache
 python3 server/benches/load/seed.py "$BASE" "${USERS:-100}" "${SESSIONS:-10}" "$LOAD_DIR"
+# Warm-up, not measured: the database settles after seeding (WAL
+# checkpoints, autovacuum) and the caches fill.
+wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s server/benches/load/me.lua "$BASE" >/dev/null
+wrk -t"$THREADS" -c"$CONNECTIONS" -d5s "$BASE/.well-known/jwks.json" >/dev/null
 
-echo "| route | req/s | p50 | p99 |"
-echo "|---|---:|---:|---:|"
-row "GET /.well-known/jwks.json (baseline)" "$(load "$BASE/.well-known/jwks.json")"
-row "GET /api/me, Bearer, revocation-cache" "$(load -s server/benches/load/me.lua "$BASE")"
-row "GET /api/me, session cookie" "$(load -s server/benches/load/me_cookie.lua "$BASE")"
-row "POST /api/auth/login" "$(wrk -t"$THREADS" -c"${LOGIN_CONNECTIONS:-4}" -d"$DURATION" --latency -s server/benches/load/login.lua "$BASE")"
-row "POST /api/auth/refresh" "$(wrk -t16 -c16 -d"$DURATION" --latency -s server/benches/load/refresh.lua "$BASE")"
-stop
+me "/api/me Bearer revocation-cache"
+measure "/api/me session cookie" -s server/benches/load/me_cookie.lua "$BASE"
 
-# The other access checks, each on a server of its own over the same data.
-for check in stateless session-lookup; do
-  start LATCHKEY_ACCESS_CHECK=$check
-  row "GET /.well-known/jwks.json (baseline, again)" "$(load "$BASE/.well-known/jwks.json")"
-  row "GET /api/me, Bearer, $check" "$(load -s server/benches/load/me.lua "$BASE")"
-  stop
+# Login against the argon2 floor, with /api/health measured alongside: the
+# hashes must not starve other requests.
+wrk -t1 -c2 -d"$DURATION" --latency "$BASE/api/health" >"$LOAD_DIR/health.txt" &
+HEALTH=$!
+login="$(wrk -t"$THREADS" -c"${LOGIN_CONNECTIONS:-4}" -d"$DURATION" --latency -s server/benches/load/login.lua "$BASE")"
+wait "$HEALTH"
+fact login_per_s "$(field '^Requests/sec' "$login")"
+fact login_p99_ms "$(ms "$(field '^ +99%' "$login")")"
+fact health_p99_ms_during_logins "$(ms "$(field '^ +99%' "$(cat "$LOAD_DIR/health.txt")")")"
+fact health_per_s_during_logins "$(field '^Requests/sec' "$(cat "$LOAD_DIR/health.txt")")"
+
+refresh="$(wrk -t16 -c16 -d"$DURATION" --latency -s server/benches/load/refresh.lua "$BASE")"
+grep -E "Non-2xx|Socket errors" <<<"$refresh" | sed 's|^|  [refresh] |' >&2 || true
+fact refresh_per_s "$(field '^Requests/sec' "$refresh")"
+fact refresh_p99_ms "$(ms "$(field '^ +99%' "$refresh")")"
+stop_all
+
+# Each other access check on a server of its own over the same data, with
+# its own baseline; the last also without the verified-token cache.
+for setting in "stateless" "session-lookup" "stateless LATCHKEY_TOKEN_CACHE_ENTRIES=0"; do
+  check="${setting%% *}"
+  extra=()
+  name="/api/me Bearer $check"
+  if [ "$setting" != "$check" ]; then
+    extra=("${setting#* }")
+    name="$name without token cache"
+  fi
+  start "$PORT" LATCHKEY_ACCESS_CHECK="$check" "${extra[@]}"
+  me "$name"
+  stop_all
+done
+
+# Revocation latency per access check: revoke on one server, watch the
+# token there and on a second server over the same database.
+for check in stateless revocation-cache session-lookup; do
+  start "$PORT" LATCHKEY_ACCESS_CHECK="$check"
+  start "$((PORT + 1))" LATCHKEY_ACCESS_CHECK="$check"
+  python3 server/benches/load/revocation.py "$BASE" "$REPLICA_BASE" "$check" | sed "s/^/${LABEL}_/" >>"$FACTS"
+  stop_all
 done

@@ -61,6 +61,13 @@ impl RevocationSet {
         self.read(|inner| now - inner.synced_at <= max_lag_ms)
     }
 
+    /// Both questions a Bearer request asks, under one read of the lock:
+    /// `None` when the set is stale (fail closed), else whether `session`
+    /// is revoked.
+    pub fn check(&self, session: &Uuid, now: i64, max_lag_ms: i64) -> Option<bool> {
+        self.read(|inner| (now - inner.synced_at <= max_lag_ms).then(|| inner.revoked.contains_key(session)))
+    }
+
     pub fn synced_at(&self) -> i64 {
         self.read(|inner| inner.synced_at)
     }
@@ -99,6 +106,18 @@ mod tests {
         assert!(set.is_revoked(&a), "kept while a token may still be valid");
         set.mark_synced(11_001);
         assert!(!set.is_revoked(&a), "forgotten after the retention");
+    }
+
+    #[test]
+    fn one_check_answers_staleness_and_revocation() {
+        let set = RevocationSet::new(60_000);
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(set.check(&a, 5_000, 1_000), None, "never synced: stale");
+        set.insert([(a, 5_000)]);
+        set.mark_synced(5_000);
+        assert_eq!(set.check(&a, 5_500, 1_000), Some(true));
+        assert_eq!(set.check(&b, 5_500, 1_000), Some(false));
+        assert_eq!(set.check(&b, 6_001, 1_000), None, "stale again");
     }
 
     #[test]

@@ -836,4 +836,41 @@ mod tests {
         let same_twice = Keyring::new(first.clone(), vec![first]).unwrap();
         assert_eq!(same_twice.jwks()["keys"].as_array().unwrap().len(), 1);
     }
+
+    // Property tests (issue 7's fuzzing, as proptest: cargo-fuzz needs a
+    // nightly toolchain these machines do not have). PROPTEST_CASES raises
+    // the case count for longer runs.
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_input_is_refused_without_panicking(input in ".{0,600}") {
+            let (tokens, _) = service();
+            proptest::prop_assert!(tokens.verify(&input, NOW).is_err());
+        }
+
+        #[test]
+        fn arbitrary_three_part_tokens_are_refused(
+            header in "[A-Za-z0-9_-]{0,120}",
+            claims in "[A-Za-z0-9_-]{0,400}",
+            signature in "[A-Za-z0-9_-]{0,100}",
+        ) {
+            let (tokens, _) = service();
+            let token = format!("{header}.{claims}.{signature}");
+            proptest::prop_assert!(tokens.verify(&token, NOW).is_err());
+        }
+
+        #[test]
+        fn changing_any_one_character_of_a_valid_token_breaks_it(
+            position in proptest::prelude::any::<proptest::sample::Index>(),
+            replacement in proptest::char::range('!', '~'),
+        ) {
+            let (tokens, _) = service();
+            let (token, _) = issue(&tokens);
+            let mut chars: Vec<char> = token.chars().collect();
+            let at = position.index(chars.len());
+            proptest::prop_assume!(chars[at] != replacement);
+            chars[at] = replacement;
+            let mutated: String = chars.into_iter().collect();
+            proptest::prop_assert!(tokens.verify(&mutated, NOW).is_err(), "accepted {mutated}");
+        }
+    }
 }

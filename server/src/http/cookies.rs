@@ -28,7 +28,13 @@ pub fn cleared_refresh_cookie(settings: &Settings) -> Cookie<'static> {
 }
 
 pub fn read_refresh_token(jar: &CookieJar, settings: &Settings) -> Option<SecretString> {
-    jar.get(&settings.refresh_cookie)
+    read_secret(jar, &settings.refresh_cookie)
+}
+
+/// A cookie's value if it could be one of our secrets: present, not empty,
+/// at most 128 bytes (ours are 43). Anything else is no credential.
+fn read_secret(jar: &CookieJar, name: &str) -> Option<SecretString> {
+    jar.get(name)
         .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
         .map(SecretString::from)
@@ -55,8 +61,38 @@ pub fn cleared_session_cookie(settings: &Settings) -> Cookie<'static> {
 
 /// The session id from a request's cookies, if it is plausibly one of ours.
 pub fn read_session_secret(jar: &CookieJar, settings: &Settings) -> Option<SecretString> {
-    jar.get(&settings.session_cookie)
-        .map(|c| c.value().to_string())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-        .map(SecretString::from)
+    read_secret(jar, &settings.session_cookie)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jar(cookie_header: &str) -> Option<CookieJar> {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("cookie", axum::http::HeaderValue::from_str(cookie_header).ok()?);
+        Some(CookieJar::from_headers(&headers))
+    }
+
+    #[test]
+    fn our_cookie_is_found_among_others() {
+        let jar = jar("a=1; __Host-latchkey-session=abc_DEF-123; b=2").unwrap();
+        let found = read_secret(&jar, "__Host-latchkey-session").unwrap();
+        assert_eq!(found.expose_secret(), "abc_DEF-123");
+        assert!(read_secret(&jar, "__Secure-latchkey-refresh").is_none());
+    }
+
+    proptest::proptest! {
+        /// Whatever the Cookie header holds: no panic, and only a plausible
+        /// secret comes back.
+        #[test]
+        fn any_cookie_header_is_read_safely(header in "[ -~]{0,400}") {
+            let Some(jar) = jar(&header) else { return Ok(()); };
+            if let Some(secret) = read_secret(&jar, "__Host-latchkey-session") {
+                let value = secret.expose_secret();
+                proptest::prop_assert!(!value.is_empty() && value.len() <= 128);
+                proptest::prop_assert!(header.contains("__Host-latchkey-session="));
+            }
+        }
+    }
 }

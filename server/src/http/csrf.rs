@@ -94,4 +94,18 @@ mod tests {
             assert!(check_same_origin(&headers(&h), ORIGIN).is_err(), "{h:?} passed");
         }
     }
+
+    proptest::proptest! {
+        /// Any Origin other than ours is refused; ours passes unless the
+        /// browser says the request is cross-site.
+        #[test]
+        fn only_our_origin_passes(origin in "[ -~]{0,80}", fetch_site in "(same-origin|same-site|none|cross-site)") {
+            let Ok(value) = axum::http::HeaderValue::from_str(&origin) else { return Ok(()); };
+            let mut map = HeaderMap::new();
+            map.insert("origin", value);
+            map.insert("sec-fetch-site", fetch_site.parse().unwrap());
+            let passed = check_same_origin(&map, ORIGIN).is_ok();
+            proptest::prop_assert_eq!(passed, origin == ORIGIN && fetch_site != "cross-site");
+        }
+    }
 }

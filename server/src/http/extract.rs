@@ -97,15 +97,14 @@ pub async fn authenticate_bearer(state: &AppState, token: &str) -> Result<AuthUs
     };
     match state.settings.access_check {
         AccessCheck::Stateless => {}
-        AccessCheck::RevocationCache => {
-            if !state.revocations.is_fresh(now, MAX_LAG_MS) {
+        AccessCheck::RevocationCache => match state.revocations.check(&claims.sid, now, MAX_LAG_MS) {
+            Some(false) => {}
+            Some(true) => return Err(invalid_token()),
+            None => {
                 tracing::warn!("revocation set is stale; refusing Bearer tokens until it catches up");
                 return Err(ApiError::unavailable(1));
             }
-            if state.revocations.is_revoked(&claims.sid) {
-                return Err(invalid_token());
-            }
-        }
+        },
         AccessCheck::SessionLookup => {
             let session = state.db.find_session(claims.sid).await?;
             let live = session.is_some_and(|s| s.is_live(now) && s.user_id() == claims.sub && s.kind == "jwt");
@@ -188,5 +187,21 @@ mod tests {
         assert_eq!(bearer_token(&parts("Bearer ")), None);
         assert_eq!(bearer_token(&parts("Bearer a b")), None);
         assert_eq!(bearer_token(&parts("Bearerabc")), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever the header holds: no panic, and a token only when the
+        /// scheme is Bearer and the token is made of token68 characters.
+        #[test]
+        fn any_authorization_header_is_parsed_safely(value in "[ -~]{0,300}") {
+            let Ok(header) = axum::http::HeaderValue::from_str(&value) else { return Ok(()); };
+            let (mut parts, ()) = axum::http::Request::builder().body(()).unwrap().into_parts();
+            parts.headers.insert("authorization", header);
+            if let Some(token) = bearer_token(&parts) {
+                proptest::prop_assert!(value.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("bearer ")));
+                proptest::prop_assert!(!token.is_empty());
+                proptest::prop_assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~+/=".contains(&b)));
+            }
+        }
     }
 }
