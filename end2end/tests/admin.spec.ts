@@ -76,7 +76,9 @@ test("an admin demotes and disables a user, whose own browser is signed out each
   await member.getByLabel("Email").fill(memberEmail);
   await member.getByLabel("Password").fill("correct horse battery staple");
   await member.getByRole("button", { name: "Sign in" }).click();
-  await expect(member).toHaveURL(/\/security$/);
+  // Not /\/security$/: "/login?next=/security" ends that way too.
+  await expect(member).toHaveURL(/:\d+\/security$/);
+  await expect(signedInMarker(member)).toBeVisible();
   await expect(nav(member).getByRole("link", { name: "Admin" })).toHaveCount(0);
   await userRow(page, memberEmail).getByRole("link", { name: "Sessions" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText(`Sessions of ${memberEmail}`);

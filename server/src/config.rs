@@ -134,6 +134,11 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_TOKEN_CACHE_ENTRIES", default_value_t = 20_000, global = true)]
     pub token_cache_entries: usize,
 
+    /// Seconds a client has to send a request's whole head (line and
+    /// headers); slower connections are closed.
+    #[arg(long, env = "LATCHKEY_HEADER_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub header_timeout_secs: u64,
+
     /// argon2 hashes allowed in flight. Default: cores − 1, at least 1.
     #[arg(long, env = "LATCHKEY_HASH_PERMITS", global = true)]
     pub hash_permits: Option<usize>,
@@ -163,6 +168,7 @@ pub struct Settings {
     pub password_min_chars: usize,
     pub hash_permits: usize,
     pub token_cache_entries: usize,
+    pub header_timeout: Duration,
 }
 
 impl Config {
@@ -194,6 +200,9 @@ impl Config {
         }
         if self.password_min_chars < 8 {
             bail!("LATCHKEY_PASSWORD_MIN_CHARS must be at least 8");
+        }
+        if !(1..=300).contains(&self.header_timeout_secs) {
+            bail!("LATCHKEY_HEADER_TIMEOUT_SECS must be between 1 and 300");
         }
         if self.token_cache_entries > 10_000_000 {
             bail!("LATCHKEY_TOKEN_CACHE_ENTRIES must be at most 10000000");
@@ -239,6 +248,7 @@ impl Config {
             password_min_chars: self.password_min_chars,
             hash_permits,
             token_cache_entries: self.token_cache_entries,
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
         })
     }
 }

@@ -3,11 +3,9 @@
 //! random port.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 pub mod auth;
@@ -99,20 +97,77 @@ fn leptos_options(settings: &Settings) -> anyhow::Result<leptos::config::LeptosO
     Ok(options)
 }
 
+/// Most header fields a request may carry, and most bytes its head may take.
+const MAX_HEADERS: usize = 64;
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// How long in-flight requests get to finish after a shutdown signal.
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+///
+/// The connection loop is hyper's own (not `axum::serve`) so that a client
+/// must send its whole request head within `LATCHKEY_HEADER_TIMEOUT_SECS`
+/// (a slowloris client trickling bytes is cut off instead of holding a
+/// connection forever) and within `MAX_HEADERS` fields and
+/// `MAX_HEAD_BYTES` bytes (431 past either).
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt as _;
+
+    let header_timeout = state.settings.header_timeout;
     let app = http::router(state);
-    // Without TCP_NODELAY, responses written in pieces wait ~40 ms on
-    // Nagle's algorithm and delayed ACKs.
-    let listener = listener.tap_io(|stream| {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_headers(MAX_HEADERS)
+        .max_buf_size(MAX_HEAD_BYTES.max(8192));
+    builder.http2().max_header_list_size(MAX_HEAD_BYTES as u32);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tracing::warn!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Without TCP_NODELAY, responses written in pieces wait ~40 ms on
+        // Nagle's algorithm and delayed ACKs.
         let _ = stream.set_nodelay(true);
-    });
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the server stopped with an error")
+        let service = app
+            .clone()
+            .map_request(move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                request.map(axum::body::Body::new)
+            });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_FOR, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still running after {DRAIN_FOR:?}; stopping anyway");
+    }
+    Ok(())
 }

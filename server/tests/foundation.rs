@@ -261,3 +261,100 @@ mod housekeeping {
 
     crate::both_backends!(ended_sessions_and_their_token_history_are_swept);
 }
+
+/// Slowloris and oversized heads (issue 7): a client that trickles its
+/// request head is cut off after `LATCHKEY_HEADER_TIMEOUT_SECS`, a hundred
+/// of them do not keep others from being served, and heads past the limits
+/// get 431 without reaching a handler.
+mod connection_limits {
+    use std::time::{Duration, Instant};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use crate::common::{Backend, TestApp};
+
+    /// Opens a connection and sends an unfinished request head, then one
+    /// more header byte every 200 ms, as a slowloris client does.
+    async fn trickle(addr: std::net::SocketAddr) -> TcpStream {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            .await
+            .unwrap();
+        stream
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_clients_are_cut_off_and_do_not_starve_others() {
+        let app = TestApp::spawn_with(Backend::Sqlite, &["--header-timeout-secs=1"]).await;
+        let mut slow = Vec::new();
+        for _ in 0..100 {
+            slow.push(trickle(app.addr).await);
+        }
+        let started = Instant::now();
+        // Everyone else is served meanwhile, promptly.
+        for _ in 0..20 {
+            let asked = Instant::now();
+            assert_eq!(app.get("/api/health").await.status(), 200);
+            assert!(asked.elapsed() < Duration::from_millis(500), "{:?}", asked.elapsed());
+        }
+        // Keep trickling; the server closes each connection within the timeout
+        // (plus a tick), whatever the client still sends.
+        let mut closed = 0;
+        while started.elapsed() < Duration::from_secs(4) && closed < slow.len() {
+            closed = 0;
+            for stream in &mut slow {
+                let _ = stream.write_all(b"a").await;
+                let mut buf = [0u8; 256];
+                match tokio::time::timeout(Duration::from_millis(5), stream.read(&mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => closed += 1,
+                    Ok(Ok(n)) => {
+                        let answer = String::from_utf8_lossy(&buf[..n]).to_string();
+                        assert!(answer.starts_with("HTTP/1.1 408"), "a slow head got {answer:?}");
+                        closed += 1;
+                    }
+                    Err(_) => {}
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(
+            closed,
+            slow.len(),
+            "slow connections still open after {:?}",
+            started.elapsed()
+        );
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "cut off before the timeout"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn oversized_and_overlong_heads_get_431() {
+        let app = TestApp::spawn(Backend::Sqlite).await;
+        let big = app
+            .client
+            .get(app.url("/api/health"))
+            .header("x-big", "a".repeat(20 * 1024))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(big.status(), 431);
+        let mut many = app.client.get(app.url("/api/health"));
+        for i in 0..100 {
+            many = many.header(format!("x-h{i}"), "1");
+        }
+        assert_eq!(many.send().await.unwrap().status(), 431);
+        // Within the limits all is well.
+        let mut fine = app
+            .client
+            .get(app.url("/api/health"))
+            .header("x-ok", "a".repeat(4 * 1024));
+        for i in 0..40 {
+            fine = fine.header(format!("x-h{i}"), "1");
+        }
+        assert_eq!(fine.send().await.unwrap().status(), 200);
+    }
+}

@@ -89,6 +89,21 @@ async fn patch_name(app: &TestApp, session: &CookieSession, csrf: Option<&str>, 
         .expect("request")
 }
 
+/// POST a JSON body with the session cookie (and the CSRF token, if given).
+async fn post_with_cookie(
+    app: &TestApp,
+    path: &str,
+    session: &CookieSession,
+    csrf: Option<&str>,
+    body: &Value,
+) -> reqwest::Response {
+    with_cookie(bare_client().post(app.url(path)), session, csrf)
+        .json(body)
+        .send()
+        .await
+        .expect("request")
+}
+
 async fn display_name(app: &TestApp, session: &CookieSession) -> Value {
     let response = me_with_cookie(app, session).await;
     assert_eq!(response.status(), 200);
@@ -238,21 +253,9 @@ async fn unsafe_methods_need_the_sessions_csrf_token(backend: Backend) {
     );
 
     // Logout and revocations need it too; the session survives the attempts.
-    let logout = with_cookie(bare_client().post(app.url("/api/session/logout")), &alice, None)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let logout = post_with_cookie(&app, "/api/session/logout", &alice, None, &json!({})).await;
     assert_error(logout, 403, "csrf_rejected").await;
-    let everywhere = with_cookie(
-        bare_client().post(app.url("/api/auth/logout-all")),
-        &alice,
-        Some("wrong"),
-    )
-    .json(&json!({}))
-    .send()
-    .await
-    .unwrap();
+    let everywhere = post_with_cookie(&app, "/api/auth/logout-all", &alice, Some("wrong"), &json!({})).await;
     assert_error(everywhere, 403, "csrf_rejected").await;
     assert_eq!(me_with_cookie(&app, &alice).await.status(), 200);
 
@@ -435,15 +438,7 @@ async fn idle_timeout_slides_and_the_absolute_lifetime_does_not(backend: Backend
 async fn session_logout_ends_the_session_and_clears_the_cookie(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let alice = session_register(&app, "alice@example.com").await;
-    let response = with_cookie(
-        bare_client().post(app.url("/api/session/logout")),
-        &alice,
-        Some(&alice.csrf),
-    )
-    .json(&json!({}))
-    .send()
-    .await
-    .unwrap();
+    let response = post_with_cookie(&app, "/api/session/logout", &alice, Some(&alice.csrf), &json!({})).await;
     assert_eq!(response.status(), 204);
     let cleared = set_cookie(&response, SESSION_COOKIE).expect("cookie cleared");
     assert_eq!((cleared.value.as_str(), cleared.max_age()), ("", Some(0)));
@@ -459,15 +454,14 @@ async fn a_password_change_gives_the_cookie_session_a_new_id(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let alice = session_register(&app, "alice@example.com").await;
     let other = session_login(&app, "alice@example.com").await;
-    let response = with_cookie(
-        bare_client().post(app.url("/api/me/password")),
+    let response = post_with_cookie(
+        &app,
+        "/api/me/password",
         &alice,
         Some(&alice.csrf),
+        &json!({"current_password": GOOD_PASSWORD, "new_password": "a-brand-new-passphrase-for-alice"}),
     )
-    .json(&json!({"current_password": GOOD_PASSWORD, "new_password": "a-brand-new-passphrase-for-alice"}))
-    .send()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(response.status(), 204);
     let renewed = set_cookie(&response, SESSION_COOKIE).expect("a new session id");
     assert_ne!(renewed.value, alice.cookie);
@@ -486,15 +480,7 @@ async fn logout_all_from_a_cookie_session_ends_every_kind(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let jwt = app.register("alice@example.com", GOOD_PASSWORD).await;
     let alice = session_login(&app, "alice@example.com").await;
-    let response = with_cookie(
-        bare_client().post(app.url("/api/auth/logout-all")),
-        &alice,
-        Some(&alice.csrf),
-    )
-    .json(&json!({}))
-    .send()
-    .await
-    .unwrap();
+    let response = post_with_cookie(&app, "/api/auth/logout-all", &alice, Some(&alice.csrf), &json!({})).await;
     assert_eq!(response.status(), 204);
     assert!(set_cookie(&response, SESSION_COOKIE).is_some_and(|c| c.value.is_empty()));
     assert_cookie_refused(me_with_cookie(&app, &alice).await).await;
