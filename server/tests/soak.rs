@@ -34,7 +34,7 @@ async fn user_loop(app: Arc<TestApp>, mut signed: SignedIn, until: Instant, tall
     let mut round = 0u64;
     while Instant::now() < until {
         round += 1;
-        let next = if round % 5 == 0 {
+        let next = if round.is_multiple_of(5) {
             let (a, b) = tokio::join!(app.refresh_with(&signed.refresh), app.refresh_with(&signed.refresh));
             let (status_a, status_b) = (a.status().as_u16(), b.status().as_u16());
             assert!(
