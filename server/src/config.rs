@@ -134,6 +134,15 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_TOKEN_CACHE_ENTRIES", default_value_t = 20_000, global = true)]
     pub token_cache_entries: usize,
 
+    /// PEM certificate chain for built-in HTTPS (with `--tls-key-file`).
+    /// Unset: plain HTTP (put a TLS-terminating proxy in front).
+    #[arg(long, env = "LATCHKEY_TLS_CERT_FILE", global = true)]
+    pub tls_cert_file: Option<std::path::PathBuf>,
+
+    /// PEM (PKCS#8, SEC1 or PKCS#1) private key of that certificate.
+    #[arg(long, env = "LATCHKEY_TLS_KEY_FILE", global = true)]
+    pub tls_key_file: Option<std::path::PathBuf>,
+
     /// Seconds a client has to send a request's whole head (line and
     /// headers); slower connections are closed.
     #[arg(long, env = "LATCHKEY_HEADER_TIMEOUT_SECS", default_value_t = 10, global = true)]
@@ -169,15 +178,23 @@ pub struct Settings {
     pub hash_permits: usize,
     pub token_cache_entries: usize,
     pub header_timeout: Duration,
+    /// Certificate chain and key files when serving HTTPS itself.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl Config {
     /// Checks every value once so that nothing later has to.
     pub fn validate(self) -> anyhow::Result<Settings> {
+        let tls = match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+            (None, None) => None,
+            _ => bail!("LATCHKEY_TLS_CERT_FILE and LATCHKEY_TLS_KEY_FILE go together"),
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let public_origin = match &self.public_origin {
             Some(origin) => normalize_origin(origin)
                 .with_context(|| format!("LATCHKEY_PUBLIC_ORIGIN {origin:?} is not an origin"))?,
-            None => format!("http://{}", self.site_addr),
+            None => format!("{scheme}://{}", self.site_addr),
         };
         if self.access_ttl_secs == 0 || self.access_ttl_secs > 24 * 3600 {
             bail!("LATCHKEY_ACCESS_TTL_SECS must be between 1 and 86400");
@@ -249,6 +266,7 @@ impl Config {
             hash_permits,
             token_cache_entries: self.token_cache_entries,
             header_timeout: Duration::from_secs(self.header_timeout_secs),
+            tls,
         })
     }
 }

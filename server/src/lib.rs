@@ -97,6 +97,36 @@ fn leptos_options(settings: &Settings) -> anyhow::Result<leptos::config::LeptosO
     Ok(options)
 }
 
+/// TLS from PEM files: the certificate chain and its private key; HTTP/2
+/// and HTTP/1.1 offered by ALPN.
+fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls::{ServerConfig, crypto};
+
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(|| {
+            format!(
+                "LATCHKEY_TLS_CERT_FILE {} is not a PEM certificate chain",
+                cert.display()
+            )
+        })?;
+    if chain.is_empty() {
+        anyhow::bail!("LATCHKEY_TLS_CERT_FILE {} holds no certificate", cert.display());
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("LATCHKEY_TLS_KEY_FILE {} is not a PEM private key", key.display()))?;
+    let mut config = ServerConfig::builder_with_provider(std::sync::Arc::new(crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .context("the TLS key does not match the certificate")?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
+}
+
 /// Most header fields a request may carry, and most bytes its head may take.
 const MAX_HEADERS: usize = 64;
 const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -122,6 +152,10 @@ pub async fn serve(
     use tower::ServiceExt as _;
 
     let header_timeout = state.settings.header_timeout;
+    let tls = match &state.settings.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        None => None,
+    };
     let app = http::router(state);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -155,12 +189,24 @@ pub async fn serve(
                 request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
                 request.map(axum::body::Body::new)
             });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let service = TowerToHyperService::new(service);
+        let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
+            let served = match tls {
+                None => {
+                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(connection.into_owned()).await
+                }
+                // The handshake gets the same time as a request head.
+                Some(acceptor) => match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        watcher.watch(connection.into_owned()).await
+                    }
+                    _ => return,
+                },
+            };
+            if let Err(err) = served {
                 tracing::debug!(error = %err, "connection ended with an error");
             }
         });
