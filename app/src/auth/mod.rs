@@ -108,11 +108,6 @@ impl AuthStore {
         });
     }
 
-    /// The credential this tab holds, if signed in.
-    pub fn credential(&self) -> Option<Credential> {
-        self.current_credential()
-    }
-
     /// Stops renewing until the next sign-in (the revocation demonstration
     /// keeps its old credential on purpose).
     pub fn pause_renewal(&self) {
@@ -124,7 +119,8 @@ impl AuthStore {
         self.end(SignedOutReason::SessionEnded, true);
     }
 
-    fn current_credential(&self) -> Option<Credential> {
+    /// The credential this tab holds, if signed in.
+    pub fn credential(&self) -> Option<Credential> {
         self.status.with_untracked(|status| match status {
             AuthStatus::SignedIn(signed_in) => Some(signed_in.credential.clone()),
             _ => None,

@@ -47,7 +47,7 @@ impl AuthStore {
             Ok(credential) => Ok(credential),
             Err(stale) => {
                 self.renew(Trigger::Expired, stale).await?;
-                self.current_credential().ok_or(ApiFailure::SignedOut)
+                self.credential().ok_or(ApiFailure::SignedOut)
             }
         }
     }
@@ -57,7 +57,7 @@ impl AuthStore {
     pub(crate) async fn renew_rejected(&self, rejected: &Credential) -> Result<Credential, ApiFailure> {
         self.renew(Trigger::Rejected, Some(rejected.secret().to_string()))
             .await?;
-        self.current_credential().ok_or(ApiFailure::SignedOut)
+        self.credential().ok_or(ApiFailure::SignedOut)
     }
 
     /// Replaces `stale` (None: this tab has none yet) with a fresh
@@ -187,7 +187,7 @@ impl AuthStore {
         let handle = set_timeout_with_handle(
             move || {
                 leptos::task::spawn_local(async move {
-                    let stale = store.current_credential().map(|c| c.secret().to_string());
+                    let stale = store.credential().map(|c| c.secret().to_string());
                     let _ = store.renew(trigger, stale).await;
                 })
             },

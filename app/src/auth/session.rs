@@ -55,7 +55,7 @@ impl AuthStore {
             let request = ApiRequest::post_empty(path);
             // Whatever the answer, this browser is done with the session:
             // the server has ended it, or it was already over.
-            let _ = match store.current_credential() {
+            let _ = match store.credential() {
                 Some(credential) => api::call_with(request, &credential).await,
                 None => api::call_public(request).await,
             };

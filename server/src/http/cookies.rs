@@ -9,22 +9,43 @@ use crate::config::Settings;
 
 pub const REFRESH_COOKIE_PATH: &str = "/api/auth";
 
-pub fn refresh_cookie(settings: &Settings, token: &SecretString, max_age_secs: i64) -> Cookie<'static> {
-    Cookie::build((settings.refresh_cookie.clone(), token.expose_secret().to_string()))
+/// Both cookies hold a secret: HttpOnly, SameSite=Strict, `Secure` unless
+/// configured off; they differ in name and path only.
+fn secret_cookie(
+    settings: &Settings,
+    name: &str,
+    path: &'static str,
+    value: &SecretString,
+    max_age_secs: i64,
+) -> Cookie<'static> {
+    Cookie::build((name.to_string(), value.expose_secret().to_string()))
         .http_only(true)
         .secure(settings.cookie_secure)
         .same_site(SameSite::Strict)
-        .path(REFRESH_COOKIE_PATH)
+        .path(path)
         .max_age(cookie::time::Duration::seconds(max_age_secs.max(0)))
         .build()
 }
 
 /// An expired cookie with the same name, path and attributes, so the
 /// browser drops the one it has.
-pub fn cleared_refresh_cookie(settings: &Settings) -> Cookie<'static> {
-    let mut cookie = refresh_cookie(settings, &SecretString::from(String::new()), 0);
+fn removal(mut cookie: Cookie<'static>) -> Cookie<'static> {
     cookie.make_removal();
     cookie
+}
+
+pub fn refresh_cookie(settings: &Settings, token: &SecretString, max_age_secs: i64) -> Cookie<'static> {
+    secret_cookie(
+        settings,
+        &settings.refresh_cookie,
+        REFRESH_COOKIE_PATH,
+        token,
+        max_age_secs,
+    )
+}
+
+pub fn cleared_refresh_cookie(settings: &Settings) -> Cookie<'static> {
+    removal(refresh_cookie(settings, &SecretString::from(String::new()), 0))
 }
 
 pub fn read_refresh_token(jar: &CookieJar, settings: &Settings) -> Option<SecretString> {
@@ -44,19 +65,11 @@ fn read_secret(jar: &CookieJar, name: &str) -> Option<SecretString> {
 /// Path=/` under the `__Host-` prefix, so no subdomain can set or shadow it.
 /// It lives until the session's absolute end; the idle limit is the server's.
 pub fn session_cookie(settings: &Settings, secret: &SecretString, max_age_secs: i64) -> Cookie<'static> {
-    Cookie::build((settings.session_cookie.clone(), secret.expose_secret().to_string()))
-        .http_only(true)
-        .secure(settings.cookie_secure)
-        .same_site(SameSite::Strict)
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(max_age_secs.max(0)))
-        .build()
+    secret_cookie(settings, &settings.session_cookie, "/", secret, max_age_secs)
 }
 
 pub fn cleared_session_cookie(settings: &Settings) -> Cookie<'static> {
-    let mut cookie = session_cookie(settings, &SecretString::from(String::new()), 0);
-    cookie.make_removal();
-    cookie
+    removal(session_cookie(settings, &SecretString::from(String::new()), 0))
 }
 
 /// The session id from a request's cookies, if it is plausibly one of ours.
