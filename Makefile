@@ -19,17 +19,17 @@ export LEPTOS_OUTPUT_NAME := latchkey
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-.PHONY: help run test bench setup setup-rust setup-browser setup-node test-rust test-e2e build fmt lint
+.PHONY: help run test bench setup setup-rust setup-browser setup-node test-rust test-e2e test-api build fmt lint
 
 help:
 	@echo "make run   - serve the app on http://127.0.0.1:3000 (SQLite under data/)"
-	@echo "make test  - run every test (Rust on SQLite and PostgreSQL, Playwright in Chromium)"
+	@echo "make test  - run every test (Rust on SQLite and PostgreSQL, Playwright in Chromium, schemathesis)"
 	@echo "make bench - the benchmark suite: tables in server/benches/results/summary.md, chart load.svg"
 
 run: setup
 	cargo leptos serve
 
-test: setup test-rust test-e2e
+test: setup test-rust test-e2e test-api
 
 bench: setup-rust
 	server/benches/run.sh
@@ -42,6 +42,12 @@ build:
 
 test-e2e: build
 	cd end2end && LATCHKEY_BIN="$(TARGET_DIR)/debug/latchkey" LEPTOS_SITE_ROOT="$(CURDIR)/target/site" npx playwright test
+
+# schemathesis (from PyPI, into a virtualenv under ~/.cache) against a live
+# server's /api/openapi.json, signed out and signed in, SQLite and PostgreSQL.
+test-api:
+	cargo build -p latchkey
+	LATCHKEY_BIN="$(TARGET_DIR)/debug/latchkey" server/tests/api/run.sh
 
 setup: setup-rust setup-node setup-browser
 

@@ -7,6 +7,7 @@ use crate::FieldErrors;
 /// Machine-readable error codes of API.md. Clients match on these, never on
 /// the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,
@@ -48,6 +49,7 @@ impl ErrorCode {
 
 /// `{"error": code, "message": text, "fields"?: {...}}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorCode,
     pub message: String,

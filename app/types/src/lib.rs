@@ -16,6 +16,7 @@ pub use error::{ErrorBody, ErrorCode};
 
 /// What a user may do. Unknown roles never deserialise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,
@@ -40,6 +41,7 @@ impl Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -50,6 +52,7 @@ pub struct User {
 
 /// `GET /api/admin/users` rows: a `User` plus whether the account is disabled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUser {
     #[serde(flatten)]
     pub user: User,
@@ -57,6 +60,7 @@ pub struct AdminUser {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUserList {
     pub users: Vec<AdminUser>,
     pub total: u64,
@@ -64,6 +68,7 @@ pub struct AdminUserList {
 
 /// The body of every token-issuing response (register, login, refresh).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     /// Always `"Bearer"`.
@@ -75,12 +80,14 @@ pub struct TokenResponse {
 
 /// The body of `POST /api/session/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionLoginResponse {
     pub user: User,
     pub csrf_token: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub id: Uuid,
     pub created_at: DateTime<Utc>,
@@ -93,6 +100,7 @@ pub struct Session {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub id: Uuid,
     pub at: DateTime<Utc>,
@@ -110,6 +118,7 @@ pub struct AuditEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
     pub db: String,
@@ -123,35 +132,80 @@ pub struct Health {
 /// `POST /api/auth/register`. Unknown fields (`role`, `id`, …) are ignored:
 /// there is no field through which a client could choose its privileges.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "email": "ada@example.com",
+    "password": "vivid-otter-maps-the-quiet-dune",
+    "display_name": "Ada"
+})))]
 pub struct RegisterRequest {
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     pub email: String,
+    /// At least the configured number of characters (15 by default; counted
+    /// after NFKC normalisation), at most 1024 bytes, not a common or
+    /// breached password, not the email or its local part.
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub password: String,
+    /// At most 64 characters once trimmed, no control characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = display_name_schema))]
     pub display_name: Option<String>,
 }
 
 /// `POST /api/auth/login` and `POST /api/session/login`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "email": "ada@example.com",
+    "password": "vivid-otter-maps-the-quiet-dune"
+})))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
 }
 
+/// A display name as the server takes it: surrounding white space (Unicode
+/// `White_Space`, which `str::trim` removes) is dropped, then at most 64
+/// characters, none of them control characters (`char::is_control`). The
+/// OpenAPI document carries it so that clients and fuzzers know the rule.
+pub const DISPLAY_NAME_PATTERN: &str = concat!(
+    "^[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*",
+    "[^\\u0000-\\u001F\\u007F-\\u009F]{0,64}",
+    "[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$",
+);
+
+#[cfg(feature = "openapi")]
+fn display_name_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .pattern(Some(DISPLAY_NAME_PATTERN))
+        .build()
+}
+
 /// `PATCH /api/me`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateMeRequest {
+    /// A name sets it; `null` or blank clears it; leaving the field out
+    /// changes nothing.
+    #[cfg_attr(feature = "openapi", schema(schema_with = display_name_schema))]
     pub display_name: Option<String>,
 }
 
 /// `POST /api/me/password`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    /// The same rules as a new account's password.
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub new_password: String,
 }
 
 /// `PATCH /api/admin/users/{id}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUpdateUserRequest {
     #[serde(default)]
     pub role: Option<Role>,

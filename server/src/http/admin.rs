@@ -7,8 +7,8 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use latchkey_types::{
-    AdminUpdateUserRequest, AdminUser as AdminUserRow, AdminUserList, AuditEvent, ErrorCode, FieldErrors, Role,
-    Session, User,
+    AdminUpdateUserRequest, AdminUser as AdminUserRow, AdminUserList, AuditEvent, ErrorBody, ErrorCode, FieldErrors,
+    Role, Session, User,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -44,21 +44,38 @@ fn not_found(what: &'static str) -> ApiError {
 }
 
 fn parse_id(raw: &str, what: &'static str) -> ApiResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| not_found(what))
+    super::parse_id(raw).ok_or_else(|| not_found(what))
 }
 
 fn out_of_range(field: &str, problem: &str) -> ApiError {
     ApiError::validation(FieldErrors::from([(field.to_string(), vec![problem.to_string()])]))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
+    /// Part of an email or display name (matched literally, any case); no
+    /// control characters.
     #[serde(default)]
+    #[param(max_length = 254, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     q: String,
+    /// From 1 (the default).
+    #[param(minimum = 1, maximum = 100_000)]
     page: Option<i64>,
+    /// Users per page, 20 by default.
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i64>,
 }
 
+#[utoipa::path(
+    get, path = "/admin/users", tag = "admin",
+    params(UserQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "One page of users, by email.", body = AdminUserList),
+        (status = 422, description = "`validation_failed`: a parameter out of range or with control characters", body = ErrorBody),
+    )
+)]
 pub async fn list_users(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -74,6 +91,11 @@ pub async fn list_users(
     }
     if query.q.chars().count() > 254 {
         return Err(out_of_range("q", "must be at most 254 characters"));
+    }
+    // PostgreSQL text cannot hold NUL, and no email or name holds any
+    // control character: refused here rather than failing in the database.
+    if query.q.chars().any(char::is_control) {
+        return Err(out_of_range("q", "must not contain control characters"));
     }
     let (users, total) = state
         .db
@@ -92,6 +114,17 @@ pub async fn list_users(
     }))
 }
 
+#[utoipa::path(
+    patch, path = "/admin/users/{id}", tag = "admin",
+    params(("id" = Uuid, Path, description = "A user id")),
+    request_body = AdminUpdateUserRequest,
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "The user as it is now; a demotion or disabling has revoked their sessions.", body = User),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`conflict`: that would leave no enabled administrator", body = ErrorBody),
+    )
+)]
 pub async fn update_user(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -134,6 +167,15 @@ pub async fn update_user(
     }
 }
 
+#[utoipa::path(
+    get, path = "/admin/users/{id}/sessions", tag = "admin",
+    params(("id" = Uuid, Path, description = "A user id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The user's live sessions.", body = [Session]),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    )
+)]
 pub async fn user_sessions(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -151,6 +193,15 @@ pub async fn user_sessions(
     ))
 }
 
+#[utoipa::path(
+    delete, path = "/admin/sessions/{id}", tag = "admin",
+    params(("id" = Uuid, Path, description = "A session id")),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 204, description = "The session is revoked."),
+        (status = 404, description = "`not_found`: no live session has this id", body = ErrorBody),
+    )
+)]
 pub async fn delete_session(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -173,14 +224,32 @@ pub async fn delete_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Events per page, 50 by default.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// Continue after this event id (the last one of the previous page).
+    #[param(value_type = Option<Uuid>)]
     before: Option<String>,
+    /// Only events of this name (`login.failed`, `admin.user_updated`, …).
+    #[param(max_length = 64, pattern = "^[a-z0-9._]*$")]
     event: Option<String>,
+    /// Only events about this user.
+    #[param(value_type = Option<Uuid>)]
     user_id: Option<String>,
 }
 
+#[utoipa::path(
+    get, path = "/admin/audit", tag = "admin",
+    params(AuditQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Audit events, newest first.", body = [AuditEvent]),
+        (status = 422, description = "`validation_failed`: a parameter out of range or not an id", body = ErrorBody),
+    )
+)]
 pub async fn audit(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -192,15 +261,17 @@ pub async fn audit(
     }
     let uuid_param = |raw: &Option<String>, field: &str| -> ApiResult<Option<Uuid>> {
         raw.as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| Uuid::parse_str(s).map_err(|_| out_of_range(field, "must be an id")))
+            .map(|s| super::parse_id(s).ok_or_else(|| out_of_range(field, "must be an id")))
             .transpose()
     };
     let before = uuid_param(&query.before, "before")?;
     let user_id = uuid_param(&query.user_id, "user_id")?;
     let event = query.event.as_deref().filter(|e| !e.is_empty());
-    if event.is_some_and(|e| e.len() > 64) {
-        return Err(out_of_range("event", "must be at most 64 characters"));
+    if event.is_some_and(|e| e.len() > 64 || !e.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_'))) {
+        return Err(out_of_range(
+            "event",
+            "must be an event name: at most 64 of a-z, 0-9, '.' and '_'",
+        ));
     }
     Ok(Json(state.db.audit_events(limit, before, event, user_id).await?))
 }

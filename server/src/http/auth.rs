@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use latchkey_types::{ErrorCode, FieldErrors, LoginRequest, RegisterRequest, TokenResponse};
+use latchkey_types::{ErrorBody, ErrorCode, FieldErrors, LoginRequest, RegisterRequest, TokenResponse};
 use serde::de::IgnoredAny;
 
 use super::client::ClientInfo;
@@ -63,6 +63,18 @@ pub fn invalid_credentials() -> ApiError {
     ApiError::new(ErrorCode::InvalidCredentials, "The email or password is not right.")
 }
 
+/// Creates an account and signs it in (JWT mode).
+#[utoipa::path(
+    post, path = "/auth/register", tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created and signed in; the refresh cookie is set.", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "The refresh cookie (HttpOnly, Secure, SameSite=Strict, Path=/api/auth)."))),
+        (status = 409, description = "`email_taken`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, with `fields`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -145,6 +157,17 @@ pub async fn audit_registered(state: &AppState, client: &ClientInfo, user: &User
         .await;
 }
 
+/// Signs in (JWT mode): an access token in the body, the refresh cookie set.
+#[utoipa::path(
+    post, path = "/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in; the refresh cookie is set.", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "The refresh cookie."))),
+        (status = 401, description = "`invalid_credentials`: unknown email, wrong password or disabled account alike", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (per account and per address)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -210,6 +233,19 @@ pub async fn audit_login(
         .await;
 }
 
+/// Renews the access token and rotates the refresh cookie. A rotated-away
+/// cookie presented after the grace window is reuse: the session ends.
+#[utoipa::path(
+    post, path = "/auth/refresh", tag = "auth",
+    request_body(content = Object, description = "`{}`"),
+    security(("refresh" = [])),
+    responses(
+        (status = 200, description = "A new access token; the rotated refresh cookie is set.", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "The rotated refresh cookie."))),
+        (status = 401, description = "`invalid_refresh_token`: missing, unknown, expired, revoked or reused; the cookie is cleared", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn refresh(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -235,6 +271,16 @@ pub async fn refresh(
 
 /// Ends the session named by the refresh cookie or, failing that, by the
 /// Bearer token; always drops the cookie.
+/// Ends the session named by the refresh cookie or the Bearer token.
+#[utoipa::path(
+    post, path = "/auth/logout", tag = "auth",
+    request_body(content = Object, description = "`{}`"),
+    security(("refresh" = []), ("bearer" = [])),
+    responses(
+        (status = 204, description = "The session is revoked and the refresh cookie cleared."),
+        (status = 401, description = "`invalid_refresh_token`: neither the cookie nor a valid Bearer token names a live session; the cookie is cleared", body = ErrorBody),
+    )
+)]
 pub async fn logout(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -280,6 +326,13 @@ pub async fn logout(
     ))
 }
 
+/// Ends every session of the signed-in user, this one included.
+#[utoipa::path(
+    post, path = "/auth/logout-all", tag = "auth",
+    request_body(content = Object, description = "`{}`"),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses((status = 204, description = "Every session of the user is revoked; cookies cleared."))
+)]
 pub async fn logout_all(
     State(state): State<AppState>,
     client: ClientInfo,

@@ -12,6 +12,13 @@ use latchkey_types::Health;
 use super::AppState;
 use crate::store::Backend;
 
+#[utoipa::path(
+    get, path = "/health", tag = "meta",
+    responses(
+        (status = 200, description = "The database answers.", body = Health),
+        (status = 503, description = "The database does not answer.", body = Health),
+    )
+)]
 pub async fn health(State(state): State<AppState>) -> Response {
     let notify = (state.db.backend == Backend::Postgres)
         .then(|| if state.notify_link.is_up() { "ok" } else { "down" }.to_string());

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use latchkey_types::{ChangePasswordRequest, ErrorCode, FieldErrors, Session, User};
+use latchkey_types::{ChangePasswordRequest, ErrorBody, ErrorCode, FieldErrors, Session, UpdateMeRequest, User};
 
 use super::auth::{audit_session_event, no_store};
 use super::client::ClientInfo;
@@ -26,6 +26,11 @@ async fn current_user(state: &AppState, auth: &AuthUser) -> ApiResult<UserRecord
 }
 
 /// Served from the profile cache when it can be (`auth::caches`).
+#[utoipa::path(
+    get, path = "/me", tag = "me",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "The signed-in user.", body = User))
+)]
 pub async fn get_me(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<User>> {
     let now = now_ms();
     if let Some(user) = state.users.get(auth.user_id, now) {
@@ -38,6 +43,15 @@ pub async fn get_me(State(state): State<AppState>, auth: AuthUser) -> ApiResult<
 
 /// `{"display_name": "…"}` sets it; `null` or blank clears it; a body
 /// without the field changes nothing. Other fields are ignored.
+#[utoipa::path(
+    patch, path = "/me", tag = "me",
+    request_body = UpdateMeRequest,
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "The user as it is now.", body = User),
+        (status = 422, description = "`validation_failed`", body = ErrorBody),
+    )
+)]
 pub async fn patch_me(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -64,6 +78,17 @@ fn field_error(field: &str, problem: impl Into<String>) -> ApiError {
 /// Needs the current password (rate-limited like a login: a stolen access
 /// token must not become a password-guessing oracle); revokes every other
 /// session in the same transaction as the new hash.
+#[utoipa::path(
+    post, path = "/me/password", tag = "me",
+    request_body = ChangePasswordRequest,
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 204, description = "Changed; every other session is revoked."),
+        (status = 422, description = "`validation_failed`: the current password is wrong or the new one is refused", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (wrong current passwords count as failed logins)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn change_password(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -117,6 +142,11 @@ pub fn to_api_session(record: &SessionRecord, current: uuid::Uuid) -> Session {
     }
 }
 
+#[utoipa::path(
+    get, path = "/me/sessions", tag = "me",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "The user's live sessions.", body = [Session]))
+)]
 pub async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<Session>>> {
     let sessions = state.db.live_sessions(auth.user_id, now_ms()).await?;
     Ok(Json(
@@ -126,6 +156,15 @@ pub async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Api
 
 /// 404 for an id that is not one of the caller's sessions: whether it
 /// exists for someone else is none of the caller's business.
+#[utoipa::path(
+    delete, path = "/me/sessions/{id}", tag = "me",
+    params(("id" = Uuid, Path, description = "A session id")),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 204, description = "The session is revoked."),
+        (status = 404, description = "`not_found`: no live session of the caller's has this id", body = ErrorBody),
+    )
+)]
 pub async fn delete_session(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -133,7 +172,7 @@ pub async fn delete_session(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let not_found = || ApiError::new(ErrorCode::NotFound, "No such session.");
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let id = super::parse_id(&id).ok_or_else(not_found)?;
     let session = state.db.find_session(id).await?.ok_or_else(not_found)?;
     if session.user_id() != auth.user_id || !session.is_live(now_ms()) {
         return Err(not_found());

@@ -8,7 +8,6 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{HeaderName, Request};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
 use axum::{Router, middleware};
 use latchkey_types::ErrorCode;
 use leptos::config::LeptosOptions;
@@ -18,6 +17,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::caches::{UserCache, VerifiedTokens};
 use crate::auth::keys::SharedTokens;
@@ -38,11 +40,19 @@ pub mod headers;
 pub mod health;
 pub mod json;
 pub mod me;
+pub mod openapi;
 pub mod rate;
 pub mod session;
 pub mod wellknown;
 
 pub use error::{ApiError, ApiResult};
+
+/// An id as the API writes them: the hyphenated form only (`uuid` also
+/// parses the simple, braced and URN forms; the OpenAPI document's
+/// `format: uuid` does not, and neither do we).
+pub fn parse_id(raw: &str) -> Option<uuid::Uuid> {
+    (raw.len() == 36).then(|| uuid::Uuid::try_parse(raw).ok()).flatten()
+}
 
 /// Everything a handler may need, cheap to clone.
 #[derive(Clone)]
@@ -135,38 +145,55 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-pub fn router(state: AppState) -> Router {
+/// The API's routes (`/api/*` and the JWKS) and the OpenAPI document that
+/// describes exactly them: both come from one list.
+pub fn api_routes(state: &AppState) -> (Router<AppState>, serde_json::Value) {
     // The routes a browser reaches with its cookies (API.md "Cross-site
     // defence"): same-origin only.
-    let cookie_routes = Router::new()
-        .route("/auth/register", post(auth::register))
-        .route("/auth/login", post(auth::login))
-        .route("/auth/refresh", post(auth::refresh))
-        .route("/auth/logout", post(auth::logout))
-        .route("/session/register", post(session::register))
-        .route("/session/login", post(session::login))
-        .route("/session/logout", post(session::logout))
+    let cookie_routes = OpenApiRouter::new()
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(session::register))
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::same_origin_only));
-    let api = Router::new()
+    let (api, api_doc) = OpenApiRouter::new()
         .merge(cookie_routes)
-        .route("/health", get(health::health))
-        .route("/session", get(session::current))
-        .route("/auth/logout-all", post(auth::logout_all))
-        .route("/me", get(me::get_me).patch(me::patch_me))
-        .route("/me/password", post(me::change_password))
-        .route("/me/sessions", get(me::list_sessions))
-        .route("/me/sessions/{id}", delete(me::delete_session))
-        .route("/admin/users", get(admin::list_users))
-        .route("/admin/users/{id}", axum::routing::patch(admin::update_user))
-        .route("/admin/users/{id}/sessions", get(admin::user_sessions))
-        .route("/admin/sessions/{id}", delete(admin::delete_session))
-        .route("/admin/audit", get(admin::audit))
+        .routes(routes!(health::health))
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(session::current))
+        .routes(routes!(auth::logout_all))
+        .routes(routes!(me::get_me, me::patch_me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::list_sessions))
+        .routes(routes!(me::delete_session))
+        .routes(routes!(admin::list_users))
+        .routes(routes!(admin::update_user))
+        .routes(routes!(admin::user_sessions))
+        .routes(routes!(admin::delete_session))
+        .routes(routes!(admin::audit))
+        .split_for_parts();
+    let api = api
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "This method is not allowed here.")
         });
+    let (well_known, well_known_doc) = OpenApiRouter::new().routes(routes!(wellknown::jwks)).split_for_parts();
+    let doc = openapi::ApiDoc::openapi()
+        .nest("/api", api_doc)
+        .merge_from(well_known_doc);
+    let routes = Router::new().nest("/api", api).merge(well_known);
+    (routes, openapi::finish(doc, &state.settings))
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api_routes(&state);
+    let doc = openapi::Document(serde_json::to_vec(&doc).expect("JSON serialises").into());
+    let api = api.layer(axum::Extension(doc));
 
     let routes = generate_route_list(app::App);
     let leptos = state.leptos.clone();
@@ -182,8 +209,7 @@ pub fn router(state: AppState) -> Router {
     };
 
     Router::new()
-        .nest("/api", api)
-        .route("/.well-known/jwks.json", get(wellknown::jwks))
+        .merge(api)
         .leptos_routes_with_context(&state, routes, page_context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             page_context,
@@ -220,4 +246,23 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(headers::MAX_BODY_BYTES)),
         )
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_read_only_in_the_hyphenated_form() {
+        let id = uuid::Uuid::now_v7();
+        assert_eq!(super::parse_id(&id.to_string()), Some(id));
+        assert_eq!(super::parse_id(&id.to_string().to_uppercase()), Some(id));
+        for other in [
+            id.simple().to_string(),
+            id.braced().to_string(),
+            id.urn().to_string(),
+            String::new(),
+            "x".repeat(36),
+        ] {
+            assert_eq!(super::parse_id(&other), None, "{other}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use latchkey_types::{LoginRequest, RegisterRequest, SessionLoginResponse};
+use latchkey_types::{ErrorBody, LoginRequest, RegisterRequest, SessionLoginResponse};
 use secrecy::ExposeSecret;
 use serde::de::IgnoredAny;
 
@@ -46,6 +46,17 @@ fn session_response(
     no_store((status, jar, axum::Json(body)).into_response())
 }
 
+/// Signs in (session mode): the session cookie and the CSRF token.
+#[utoipa::path(
+    post, path = "/session/login", tag = "session",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set.", body = SessionLoginResponse,
+            headers(("Set-Cookie" = String, description = "The session cookie (HttpOnly, Secure, SameSite=Strict, Path=/)."))),
+        (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -72,6 +83,19 @@ pub async fn login(
     Ok(session_response(&state, StatusCode::OK, jar, &user, issued))
 }
 
+/// Creates an account and signs it in (session mode). Not in API.md's
+/// table: the session-mode twin of `POST /api/auth/register`.
+#[utoipa::path(
+    post, path = "/session/register", tag = "session",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created and signed in; the session cookie is set.", body = SessionLoginResponse,
+            headers(("Set-Cookie" = String, description = "The session cookie."))),
+        (status = 409, description = "`email_taken`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, with `fields`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -88,6 +112,11 @@ pub async fn register(
 
 /// `GET /api/session`: `{user, csrf_token}` for the session cookie sent;
 /// 401 (and the cookie cleared) when there is no live one.
+#[utoipa::path(
+    get, path = "/session", tag = "session",
+    security(("session" = [])),
+    responses((status = 200, description = "Who is signed in, and the session's CSRF token.", body = SessionLoginResponse))
+)]
 pub async fn current(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Response> {
     let Credential::SessionCookie(secret, session) = &auth.credential else {
         return Err(invalid_token());
@@ -103,6 +132,12 @@ pub async fn current(State(state): State<AppState>, auth: AuthUser) -> ApiResult
 
 /// Ends the session the request authenticated with (`AuthUser` has already
 /// checked the cookie, the origin and the CSRF token) and drops the cookie.
+#[utoipa::path(
+    post, path = "/session/logout", tag = "session",
+    request_body(content = Object, description = "`{}`"),
+    security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "The session is revoked and its cookie cleared."))
+)]
 pub async fn logout(
     State(state): State<AppState>,
     client: ClientInfo,

@@ -8,6 +8,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "meta",
+    responses((status = 200, description = "The public keys (RFC 7517 JWK set) that verify access tokens.", body = Object))
+)]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let mut response = Json(state.tokens.current().keyring().jwks()).into_response();
     // Short: a rotated-in key must reach verifiers well before it signs

@@ -1,0 +1,137 @@
+//! `GET /api/openapi.json`: the document covers exactly API.md's routes (plus
+//! the two session-mode additions), names this server's credentials, and
+//! every operation it says needs a credential refuses a request without
+//! one. (schemathesis, run by `make test`, fuzzes the same document.)
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{Backend, TestApp, assert_error, bare_client};
+use serde_json::Value;
+
+async fn document(app: &TestApp) -> Value {
+    let response = app.get("/api/openapi.json").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    response.json().await.unwrap()
+}
+
+fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut found = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                found.push((method.to_uppercase(), path.clone(), operation));
+            }
+        }
+    }
+    found
+}
+
+async fn the_document_lists_the_contracts_routes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let doc = document(&app).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let listed: BTreeSet<String> = operations(&doc).iter().map(|(m, p, _)| format!("{m} {p}")).collect();
+    let expected: BTreeSet<String> = [
+        "POST /api/auth/register",
+        "POST /api/auth/login",
+        "POST /api/auth/refresh",
+        "POST /api/auth/logout",
+        "POST /api/auth/logout-all",
+        "POST /api/session/login",
+        "POST /api/session/logout",
+        "POST /api/session/register",
+        "GET /api/session",
+        "GET /api/me",
+        "PATCH /api/me",
+        "POST /api/me/password",
+        "GET /api/me/sessions",
+        "DELETE /api/me/sessions/{id}",
+        "GET /api/admin/users",
+        "PATCH /api/admin/users/{id}",
+        "GET /api/admin/users/{id}/sessions",
+        "DELETE /api/admin/sessions/{id}",
+        "GET /api/admin/audit",
+        "GET /.well-known/jwks.json",
+        "GET /api/health",
+        "GET /api/openapi.json",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(listed, expected);
+
+    // The credentials carry this server's cookie names (`--cookie-secure`
+    // is off in tests, so no `__Host-`/`__Secure-` prefixes).
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["session"]["name"], app.state.settings.session_cookie.as_str());
+    assert_eq!(schemes["refresh"]["name"], app.state.settings.refresh_cookie.as_str());
+    assert_eq!(schemes["csrf"]["name"], "X-CSRF-Token");
+
+    for (method, path, operation) in operations(&doc) {
+        let responses = operation["responses"].as_object().unwrap();
+        let has = |status: &str| responses.contains_key(status);
+        if operation.get("requestBody").is_some() {
+            assert!(has("400") && has("413") && has("415"), "{method} {path}: body errors");
+        }
+        if operation.get("security").is_some() {
+            assert!(has("401") && has("403"), "{method} {path}: credential errors");
+        }
+        if responses.contains_key("429") {
+            assert_eq!(
+                responses["429"]["headers"]["Retry-After"]["required"], true,
+                "{method} {path}"
+            );
+        }
+        assert!(has("500"), "{method} {path}");
+    }
+}
+
+/// Every operation the document marks as needing a credential answers 401
+/// to a request with none, and to one with a forged Bearer token: no route
+/// is described as protected yet left open.
+async fn every_protected_operation_refuses_a_missing_credential(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let doc = document(&app).await;
+    let client = bare_client();
+    let mut protected = 0;
+    for (method, path, operation) in operations(&doc) {
+        if operation.get("security").is_none() {
+            continue;
+        }
+        protected += 1;
+        let url = app.url(&path.replace("{id}", &uuid::Uuid::now_v7().to_string()));
+        for bearer in [None, Some("Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln")] {
+            let mut request = client.request(method.parse().unwrap(), &url);
+            if let Some(value) = bearer {
+                request = request.header("authorization", value);
+            }
+            if method != "GET" && method != "DELETE" {
+                request = request.json(&serde_json::json!({}));
+            }
+            let response = request.send().await.unwrap();
+            let code = match path.as_str() {
+                "/api/auth/refresh" | "/api/auth/logout" => "invalid_refresh_token",
+                _ => "invalid_token",
+            };
+            assert_error(response, 401, code).await;
+        }
+    }
+    assert_eq!(
+        protected, 15,
+        "the count of protected operations changed: update this test"
+    );
+}
+
+both_backends!(
+    the_document_lists_the_contracts_routes,
+    every_protected_operation_refuses_a_missing_credential,
+);
