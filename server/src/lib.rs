@@ -65,9 +65,17 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 /// the session views of the admin area and for investigations.
 const ENDED_SESSION_RETENTION_MS: i64 = 7 * 24 * 3_600_000;
 
-/// Drops rate-limit windows that ended long ago and sessions that ended a
-/// week ago, so neither guessed emails nor rotations grow tables without
-/// bound. Every replica may run it; the deletes are idempotent.
+/// How long a rotated-away refresh token stays known, so that presenting
+/// it counts as reuse (and ends its session) rather than as an unknown
+/// token. A day covers a thief who replays a copied cookie the same day;
+/// it bounds an active session's history to ~300 rows at the default
+/// 5-minute access-token lifetime, instead of every rotation of its life.
+const REFRESH_HISTORY_RETENTION_MS: i64 = 24 * 3_600_000;
+
+/// Drops rate-limit windows that ended long ago, refresh-token history
+/// older than a day and sessions that ended a week ago, so neither guessed
+/// emails nor rotations grow tables without bound. Every replica may run
+/// it; the deletes are idempotent.
 fn spawn_housekeeping(db: Db) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -79,6 +87,9 @@ fn spawn_housekeeping(db: Db) {
             }
             if let Err(err) = db.sweep_ended_sessions(now - ENDED_SESSION_RETENTION_MS).await {
                 tracing::warn!(error = %err, "sweeping ended sessions failed");
+            }
+            if let Err(err) = db.prune_refresh_history(now - REFRESH_HISTORY_RETENTION_MS).await {
+                tracing::warn!(error = %err, "pruning refresh-token history failed");
             }
         }
     });

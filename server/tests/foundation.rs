@@ -259,7 +259,64 @@ mod housekeeping {
         );
     }
 
-    crate::both_backends!(ended_sessions_and_their_token_history_are_swept);
+    /// A live session's history is cut to its current token and that
+    /// token's parent once older than the cut-off: refresh and the grace
+    /// window keep working, an older token is merely unknown.
+    async fn a_live_sessions_old_history_is_pruned(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let first = app.register("prune@example.com", GOOD_PASSWORD).await;
+        let other = app.login("prune@example.com", GOOD_PASSWORD).await;
+        let mut refresh = first.refresh.clone();
+        let mut chain = vec![refresh.clone()];
+        for _ in 0..4 {
+            let response = app.refresh_with(&refresh).await;
+            refresh = crate::common::SignedIn::from_response(response).await.refresh;
+            chain.push(refresh.clone());
+        }
+        let db = &app.state.db;
+        let count = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM refresh_tokens")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap()
+        };
+        assert_eq!(count().await, 5 + 1, "every rotation is history until pruned");
+        let now = latchkey::core::clock::now_ms();
+        assert_eq!(
+            db.prune_refresh_history(now - 60_000).await.unwrap(),
+            0,
+            "nothing is old yet"
+        );
+        // A cut-off after every issue: all but the two needed rows of each
+        // session go (the other session's single token is its current one).
+        assert_eq!(db.prune_refresh_history(now + 60_000).await.unwrap(), 3);
+        assert_eq!(count().await, 2 + 1);
+        // The parent is still forgiven within the grace window (same
+        // successor), and the current token still rotates.
+        let parent = app.refresh_with(&chain[3]).await;
+        assert_eq!(parent.status(), 200, "the parent inside the grace window");
+        let current = app.refresh_with(&chain[4]).await;
+        assert_eq!(current.status(), 200, "the current token");
+        // A pruned ancestor is unknown: refused, and its session lives on.
+        let ancestor = app.refresh_with(&chain[0]).await;
+        crate::common::assert_error(ancestor, 401, "invalid_refresh_token").await;
+        let next = crate::common::SignedIn::from_response(current).await;
+        assert_eq!(
+            app.refresh_with(&next.refresh).await.status(),
+            200,
+            "the session lives on"
+        );
+        assert_eq!(
+            app.refresh_with(&other.refresh).await.status(),
+            200,
+            "the other session too"
+        );
+    }
+
+    crate::both_backends!(
+        ended_sessions_and_their_token_history_are_swept,
+        a_live_sessions_old_history_is_pruned
+    );
 }
 
 /// Slowloris and oversized heads (issue 7): a client that trickles its

@@ -389,6 +389,24 @@ impl Db {
         Ok(swept)
     }
 
+    /// Deletes refresh-token history issued before `issued_before`, except
+    /// each session's current token and its immediate parent (what refresh
+    /// and the grace window need). An older token presented later is then
+    /// unknown (401) instead of reuse: the session it came from is not
+    /// revoked for it. Without this an active session would keep every
+    /// rotation until it ends. Returns how many rows went.
+    pub async fn prune_refresh_history(&self, issued_before: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "DELETE FROM refresh_tokens WHERE issued_at < $1 AND NOT EXISTS (SELECT 1 FROM sessions s \
+             WHERE s.id = refresh_tokens.session_id \
+             AND (s.secret_hash = refresh_tokens.token_hash OR s.parent_hash = refresh_tokens.token_hash))",
+        )
+        .bind(issued_before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     /// Sessions revoked at or after `since` (ms), with the time: what feeds
     /// every server's in-memory revocation set.
     pub async fn revoked_since(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
