@@ -11,6 +11,7 @@ SHELL := /bin/bash
 
 CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := 0.2.130
+CARGO_FUZZ_VERSION := 0.13.2
 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 # cargo-leptos bakes this in at compile time; plain cargo must agree or every
@@ -19,7 +20,7 @@ export LEPTOS_OUTPUT_NAME := latchkey
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-.PHONY: help run test bench setup setup-rust setup-browser setup-node test-rust test-e2e test-api build fmt lint
+.PHONY: help run test bench setup setup-rust setup-browser setup-node test-rust test-e2e test-api test-fuzz build fmt lint
 
 help:
 	@echo "make run   - serve the app on http://127.0.0.1:3000 (SQLite under data/)"
@@ -29,7 +30,7 @@ help:
 run: setup
 	cargo leptos serve
 
-test: setup test-rust test-e2e test-api
+test: setup test-rust test-e2e test-api test-fuzz
 
 bench: setup-rust
 	server/benches/run.sh
@@ -49,6 +50,11 @@ test-api:
 	cargo build -p latchkey
 	LATCHKEY_BIN="$(TARGET_DIR)/debug/latchkey" server/tests/api/run.sh
 
+# cargo fuzz (libFuzzer, stable Rust without a sanitizer): 30 s per target;
+# LATCHKEY_FUZZ_SECS=3600 server/fuzz/run.sh for a long run.
+test-fuzz:
+	CARGO_TARGET_DIR="$(TARGET_DIR)" server/fuzz/run.sh
+
 setup: setup-rust setup-node setup-browser
 
 setup-rust:
@@ -59,6 +65,9 @@ setup-rust:
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
 		{ echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 5 minutes, once)"; \
 		  cargo install wasm-bindgen-cli@$(WASM_BINDGEN_VERSION) --force; }
+	@cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" || \
+		{ echo "installing cargo-fuzz $(CARGO_FUZZ_VERSION) (about 3 minutes, once)"; \
+		  cargo install cargo-fuzz@$(CARGO_FUZZ_VERSION) --locked; }
 
 setup-node:
 	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }

@@ -54,7 +54,7 @@ pub fn read_refresh_token(jar: &CookieJar, settings: &Settings) -> Option<Secret
 
 /// A cookie's value if it could be one of our secrets: present, not empty,
 /// at most 128 bytes (ours are 43). Anything else is no credential.
-fn read_secret(jar: &CookieJar, name: &str) -> Option<SecretString> {
+pub fn read_secret(jar: &CookieJar, name: &str) -> Option<SecretString> {
     jar.get(name)
         .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
