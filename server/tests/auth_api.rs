@@ -1783,15 +1783,17 @@ async fn signing_in_past_the_session_cap_evicts_the_oldest(backend: Backend) {
 }
 
 async fn idle_sessions_expire_and_use_keeps_them_alive(backend: Backend) {
-    let app = spawn(backend, &["--refresh-idle-secs=2"]).await;
+    // Wide margins: each use comes 1.8 s before the idle limit, so a slow
+    // request on a loaded machine cannot make the test lie.
+    let app = spawn(backend, &["--refresh-idle-secs=4"]).await;
     let signed = app.register(EMAIL, GOOD_PASSWORD).await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2200)).await;
     let renewed = refresh_ok(&app, &signed.refresh).await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    // 2.2 s after sign-in: alive only because the refresh slid the window.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    // 4.4 s after sign-in: alive only because the refresh slid the window.
     let renewed = refresh_ok(&app, &renewed.refresh).await;
-    // Idle for longer than 2 s: over.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Idle for longer than 4 s: over.
+    tokio::time::sleep(Duration::from_millis(4200)).await;
     assert_refresh_refused(app.refresh_with(&renewed.refresh).await).await;
     let listed: Vec<Value> = app
         .get_with_bearer("/api/me/sessions", &renewed.access_token)
