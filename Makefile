@@ -20,7 +20,7 @@ export LEPTOS_OUTPUT_NAME := latchkey
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-.PHONY: help run test bench setup setup-rust setup-browser setup-node test-rust test-e2e test-api test-fuzz build fmt lint
+.PHONY: help run test bench setup setup-rust setup-browser setup-node test-rust test-e2e test-api test-fuzz setup-fuzz build fmt lint
 
 help:
 	@echo "make run   - serve the app on http://127.0.0.1:3000 (SQLite under data/)"
@@ -52,8 +52,14 @@ test-api:
 
 # cargo fuzz (libFuzzer, stable Rust without a sanitizer): 30 s per target;
 # LATCHKEY_FUZZ_SECS=3600 server/fuzz/run.sh for a long run.
-test-fuzz:
+test-fuzz: setup-fuzz
 	CARGO_TARGET_DIR="$(TARGET_DIR)" server/fuzz/run.sh
+
+# Only the tests need it, not `make run`.
+setup-fuzz:
+	@cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" || \
+		{ echo "installing cargo-fuzz $(CARGO_FUZZ_VERSION) (about 3 minutes, once)"; \
+		  cargo install cargo-fuzz@$(CARGO_FUZZ_VERSION) --locked; }
 
 setup: setup-rust setup-node setup-browser
 
@@ -65,9 +71,6 @@ setup-rust:
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
 		{ echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 5 minutes, once)"; \
 		  cargo install wasm-bindgen-cli@$(WASM_BINDGEN_VERSION) --force; }
-	@cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" || \
-		{ echo "installing cargo-fuzz $(CARGO_FUZZ_VERSION) (about 3 minutes, once)"; \
-		  cargo install cargo-fuzz@$(CARGO_FUZZ_VERSION) --locked; }
 
 setup-node:
 	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
