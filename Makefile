@@ -27,10 +27,10 @@ help:
 	@echo "make test  - run every test (Rust on SQLite and PostgreSQL, Playwright in Chromium, schemathesis)"
 	@echo "make bench - the benchmark suite: tables in server/benches/results/summary.md, chart load.svg"
 
-run: setup
+run: setup-rust
 	cargo leptos serve
 
-test: setup test-rust test-e2e test-api test-fuzz
+test: setup setup-browser test-rust test-e2e test-api test-fuzz
 
 bench: setup-rust
 	server/benches/run.sh
@@ -61,7 +61,8 @@ setup-fuzz:
 		{ echo "installing cargo-fuzz $(CARGO_FUZZ_VERSION) (about 3 minutes, once)"; \
 		  cargo install cargo-fuzz@$(CARGO_FUZZ_VERSION) --locked; }
 
-setup: setup-rust setup-node setup-browser
+# What both commands need; Chromium (and its desktop stack) only for tests.
+setup: setup-rust setup-node
 
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown

@@ -44,6 +44,7 @@ function server(url: string, name: string, env: Record<string, string> = {}) {
       // Every test signs in from 127.0.0.1; the per-address limit would
       // otherwise trip across tests. The per-account limit stays at its default.
       LATCHKEY_RATE_ADDRESS_PER_MIN: "10000",
+      LATCHKEY_RATE_REFRESH_PER_MIN: "100000",
       RUST_LOG: "warn",
       ...env,
     },

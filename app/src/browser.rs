@@ -17,6 +17,17 @@ pub fn now_ms() -> f64 {
         .unwrap_or_default()
 }
 
+/// A number in [0, 1), for jitter (not for secrets).
+#[cfg(feature = "hydrate")]
+pub fn jitter() -> f64 {
+    js_sys::Math::random()
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn jitter() -> f64 {
+    0.5
+}
+
 /// A time of day in the reader's locale, e.g. `14:03:27`.
 #[cfg(feature = "hydrate")]
 pub fn local_time(ms: f64) -> String {

@@ -6,53 +6,34 @@
 //! writes them into `<meta>` tags, and the browser reads them back from
 //! there, so both sides render the same thing.
 
+pub use latchkey_types::{AccessCheck, AuthMode};
 use leptos::prelude::*;
-
-/// Which credential the browser app signs in with.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum AuthMode {
-    /// A short-lived access token in memory, renewed through the refresh cookie.
-    #[default]
-    Jwt,
-    /// An opaque session-id cookie plus a CSRF token in memory.
-    Session,
-}
-
-impl AuthMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMode::Jwt => "jwt",
-            AuthMode::Session => "session",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        if s == "session" {
-            AuthMode::Session
-        } else {
-            AuthMode::Jwt
-        }
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerFacts {
     pub auth_mode: AuthMode,
-    /// `stateless`, `revocation-cache` or `session-lookup`.
-    pub access_check: String,
+    pub access_check: AccessCheck,
+    /// `LATCHKEY_PASSWORD_MIN_CHARS`: what the forms tell people.
+    pub password_min_chars: usize,
+    /// The session cookie's name (`__Host-latchkey-session` with `Secure`).
+    pub session_cookie: String,
 }
 
 impl Default for ServerFacts {
     fn default() -> Self {
         ServerFacts {
-            auth_mode: AuthMode::Jwt,
-            access_check: "revocation-cache".into(),
+            auth_mode: AuthMode::default(),
+            access_check: AccessCheck::default(),
+            password_min_chars: 15,
+            session_cookie: "__Host-latchkey-session".into(),
         }
     }
 }
 
 const MODE_META: &str = "latchkey-auth-mode";
 const CHECK_META: &str = "latchkey-access-check";
+const MIN_CHARS_META: &str = "latchkey-password-min-chars";
+const COOKIE_META: &str = "latchkey-session-cookie";
 
 /// The facts of the server that rendered this page.
 pub fn server_facts() -> ServerFacts {
@@ -72,7 +53,9 @@ pub fn FactsMeta() -> impl IntoView {
     let facts = server_facts();
     view! {
         <meta name=MODE_META content=facts.auth_mode.as_str()/>
-        <meta name=CHECK_META content=facts.access_check/>
+        <meta name=CHECK_META content=facts.access_check.as_str()/>
+        <meta name=MIN_CHARS_META content=facts.password_min_chars.to_string()/>
+        <meta name=COOKIE_META content=facts.session_cookie/>
     }
 }
 
@@ -87,7 +70,15 @@ fn read_meta() -> ServerFacts {
     };
     let defaults = ServerFacts::default();
     ServerFacts {
-        auth_mode: read(MODE_META).map_or(defaults.auth_mode, |m| AuthMode::parse(&m)),
-        access_check: read(CHECK_META).unwrap_or(defaults.access_check),
+        auth_mode: read(MODE_META)
+            .and_then(|m| AuthMode::parse(&m))
+            .unwrap_or(defaults.auth_mode),
+        access_check: read(CHECK_META)
+            .and_then(|c| AccessCheck::parse(&c))
+            .unwrap_or(defaults.access_check),
+        password_min_chars: read(MIN_CHARS_META)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(defaults.password_min_chars),
+        session_cookie: read(COOKIE_META).unwrap_or(defaults.session_cookie),
     }
 }

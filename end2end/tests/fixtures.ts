@@ -8,8 +8,9 @@ import { test as base, expect, Page } from "@playwright/test";
  *
  * One kind of console error is not a problem: Chromium logs every 4xx
  * answer from the API ("Failed to load resource … 401") even though the
- * app expects and handles it — the silent refresh of a signed-out visitor
- * is a 401 by contract, so are a wrong password and a revoked session.
+ * app expects and handles it — a wrong password, a revoked session, a
+ * stale cookie. (A signed-out visitor's first load logs nothing at all:
+ * with no cookie to renew, the server answers 204; shell.spec.ts checks.)
  * The tests assert what the user sees for those; a failing asset or page
  * load still fails the test.
  */

@@ -118,6 +118,20 @@ test.describe("network failure", () => {
     await expect(signedInMarker(page)).toBeVisible();
   });
 
+  test("a sign-out that fails says so, keeps the session, and can be tried again", async ({ page, authMode }) => {
+    const logout = authMode === "session" ? "**/api/session/logout" : "**/api/auth/logout";
+    await register(page, uniqueEmail("netout"));
+    await page.route(logout, (route) => route.abort());
+    await nav(page).getByRole("button", { name: "Sign out" }).click();
+    // Never "signed out" while the session lives on the server.
+    await expect(page.getByTestId("sign-out-failed")).toContainText("Not signed out");
+    await expect(signedInMarker(page)).toBeVisible();
+    await page.unroute(logout);
+    await nav(page).getByRole("button", { name: "Try signing out again" }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    await expect(page.getByText("You have signed out.")).toBeVisible();
+  });
+
   test("a failed form submission says so and can be sent again", async ({ page }) => {
     const email = uniqueEmail("netform");
     await register(page, email);

@@ -28,3 +28,19 @@ test.describe("not found", () => {
     await hydrated(page);
   });
 });
+
+test("a first visit, signed out, logs nothing at all in the console", async ({ page }) => {
+  // Stricter than the guard: not even an API answer the app handles.
+  const logged: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error" || msg.type() === "warning") logged.push(msg.text());
+  });
+  await page.goto("/");
+  await hydrated(page);
+  // The start-up check has answered: the signed-out links are showing.
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sign in" })).toBeVisible();
+  await page.goto("/login");
+  await hydrated(page);
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sign in" })).toBeVisible();
+  expect(logged).toEqual([]);
+});

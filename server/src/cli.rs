@@ -15,7 +15,7 @@ use crate::store::audit::NewAuditEvent;
 use crate::store::users::NewUser;
 use crate::store::{Db, StoreError};
 
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "latchkey", version, about = "Sign people in and keep them signed in safely.")]
 pub struct Cli {
     #[command(subcommand)]
@@ -132,37 +132,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     crate::telemetry::init("info,sqlx=warn,tower_http=info");
     let addr = settings.site_addr;
+    // Before anything listens: a signal that arrives once the port is open
+    // must drain the server, not kill it.
+    let shutdown = shutdown_signal()?;
     let state = crate::build_state(settings).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("listening on http://{addr}");
-    crate::serve(state, listener, shutdown_signal()).await?;
+    crate::serve(state, listener, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM; the server then drains in-flight requests.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on Ctrl-C or SIGTERM; the server then drains in-flight
+/// requests. The handlers are installed now, not when first polled.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
 }
 
 /// Validates everything before touching the database, so a bad input
@@ -188,7 +192,7 @@ async fn create_user(settings: &Settings, email: &str, role: Role, display_name:
     // An account made on the command line (the first admin, say) is an
     // administrative act like any other: it goes in the audit log with it.
     let audit = NewAuditEvent {
-        event: "user.created",
+        event: crate::store::audit::Event::UserCreated,
         actor_id: None,
         user_id: None,
         session_id: None,

@@ -6,48 +6,20 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use url::Url;
 
-/// Which credential the browser app uses. Both are always served by the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AuthMode {
-    Jwt,
-    Session,
+pub use latchkey_types::{AccessCheck, AuthMode};
+
+fn parse_auth_mode(raw: &str) -> Result<AuthMode, String> {
+    AuthMode::parse(raw).ok_or_else(|| format!("{raw:?} is not one of: jwt, session"))
 }
 
-/// How a Bearer access token is checked (the article's trade-off as a
-/// setting). Session cookies are always looked up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AccessCheck {
-    /// Signature and claims only: a revoked session's token works until `exp`.
-    Stateless,
-    /// Signature plus the in-memory revoked-session set: refused within a second.
-    RevocationCache,
-    /// Signature plus a database read of the session: refused at once.
-    SessionLookup,
+fn parse_access_check(raw: &str) -> Result<AccessCheck, String> {
+    AccessCheck::parse(raw).ok_or_else(|| format!("{raw:?} is not one of: stateless, revocation-cache, session-lookup"))
 }
 
-impl AccessCheck {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccessCheck::Stateless => "stateless",
-            AccessCheck::RevocationCache => "revocation-cache",
-            AccessCheck::SessionLookup => "session-lookup",
-        }
-    }
-}
-
-impl AuthMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMode::Jwt => "jwt",
-            AuthMode::Session => "session",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct Config {
     /// `sqlite://…` or `postgres://…`.
     #[arg(
@@ -84,8 +56,10 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_SESSION_MAX_SECS", default_value_t = 30 * 24 * 3600, global = true)]
     pub session_max_secs: u64,
 
-    /// How long the immediate parent of a refresh token is still forgiven.
-    #[arg(long, env = "LATCHKEY_REFRESH_GRACE_SECS", default_value_t = 5, global = true)]
+    /// How long the immediate parent of a refresh token is still forgiven:
+    /// long enough for a client whose response was lost (a proxy error, a
+    /// dropped mobile link) to retry and be handed the same successor.
+    #[arg(long, env = "LATCHKEY_REFRESH_GRACE_SECS", default_value_t = 30, global = true)]
     pub refresh_grace_secs: u64,
 
     /// Whether cookies carry `Secure` (turn off only for plain-HTTP
@@ -106,18 +80,24 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_RATE_ACCOUNT_FAILURES", default_value_t = 10, global = true)]
     pub rate_account_failures: u32,
 
-    /// Login/register/refresh attempts per client address per minute.
+    /// Login/register attempts per client address per minute.
     #[arg(long, env = "LATCHKEY_RATE_ADDRESS_PER_MIN", default_value_t = 60, global = true)]
     pub rate_address_per_min: u32,
 
+    /// Refreshes per client address per minute: a budget of its own, so
+    /// sign-in attempts from one address cannot stop the silent refresh of
+    /// everyone else behind it.
+    #[arg(long, env = "LATCHKEY_RATE_REFRESH_PER_MIN", default_value_t = 600, global = true)]
+    pub rate_refresh_per_min: u32,
+
     /// What the browser app uses: `jwt` or `session`.
-    #[arg(long, env = "LATCHKEY_AUTH_MODE", value_enum, default_value_t = AuthMode::Jwt, global = true)]
+    #[arg(long, env = "LATCHKEY_AUTH_MODE", value_parser = parse_auth_mode, default_value = "jwt", global = true)]
     pub auth_mode: AuthMode,
 
     /// How Bearer tokens are checked: `stateless` (signature only),
     /// `revocation-cache` (plus the revoked-session set) or `session-lookup`
     /// (plus a database read of the session).
-    #[arg(long, env = "LATCHKEY_ACCESS_CHECK", value_enum, default_value_t = AccessCheck::RevocationCache, global = true)]
+    #[arg(long, env = "LATCHKEY_ACCESS_CHECK", value_parser = parse_access_check, default_value = "revocation-cache", global = true)]
     pub access_check: AccessCheck,
 
     /// Live sessions per user; past it the oldest is revoked.
@@ -153,8 +133,9 @@ pub struct Config {
     pub hash_permits: Option<usize>,
 }
 
-/// The settings after validation, with defaults resolved.
-#[derive(Debug, Clone)]
+/// The settings after validation, with defaults resolved. `Debug` shows
+/// the database URL without its password.
+#[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
     pub site_addr: SocketAddr,
@@ -171,6 +152,7 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpAddr>,
     pub rate_account_failures: u32,
     pub rate_address_per_min: u32,
+    pub rate_refresh_per_min: u32,
     pub auth_mode: AuthMode,
     pub access_check: AccessCheck,
     pub max_sessions: u32,
@@ -180,6 +162,20 @@ pub struct Settings {
     pub header_timeout: Duration,
     /// Certificate chain and key files when serving HTTPS itself.
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &crate::store::redact_url(&self.database_url))
+            .field("site_addr", &self.site_addr)
+            .field("public_origin", &self.public_origin)
+            .field("jwt_key_file", &self.jwt_key_file)
+            .field("access_ttl", &self.access_ttl)
+            .field("auth_mode", &self.auth_mode)
+            .field("access_check", &self.access_check)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -224,7 +220,7 @@ impl Config {
         if self.token_cache_entries > 10_000_000 {
             bail!("LATCHKEY_TOKEN_CACHE_ENTRIES must be at most 10000000");
         }
-        if self.rate_account_failures == 0 || self.rate_address_per_min == 0 {
+        if self.rate_account_failures == 0 || self.rate_address_per_min == 0 || self.rate_refresh_per_min == 0 {
             bail!("rate limits must be at least 1");
         }
         let refresh_cookie = self.refresh_cookie.clone().unwrap_or_else(|| {
@@ -259,6 +255,7 @@ impl Config {
             trusted_proxies: self.trusted_proxies,
             rate_account_failures: self.rate_account_failures,
             rate_address_per_min: self.rate_address_per_min,
+            rate_refresh_per_min: self.rate_refresh_per_min,
             auth_mode: self.auth_mode,
             access_check: self.access_check,
             max_sessions: self.max_sessions,
@@ -310,14 +307,50 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> anyhow::Result<Settings> {
+        let mut argv = vec!["latchkey"];
+        if !args.iter().any(|a| a.starts_with("--database-url")) {
+            argv.push("--database-url=sqlite://x.db");
+        }
+        argv.extend_from_slice(args);
+        parse_argv(&argv)
+    }
+
+    fn parse_argv(argv: &[&str]) -> anyhow::Result<Settings> {
         #[derive(clap::Parser)]
         struct Cli {
             #[command(flatten)]
             config: Config,
         }
-        let mut argv = vec!["latchkey", "--database-url=sqlite://x.db"];
-        argv.extend_from_slice(args);
         <Cli as clap::Parser>::try_parse_from(argv)?.config.validate()
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_password() {
+        let settings = parse(&["--database-url=postgres://latchkey:hunter2-secret@db.internal/latchkey"]).unwrap();
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2-secret"), "{printed}");
+        assert!(printed.contains("db.internal"), "{printed}");
+    }
+
+    #[test]
+    fn the_modes_parse_by_their_names_only() {
+        assert_eq!(parse(&["--auth-mode=session"]).unwrap().auth_mode, AuthMode::Session);
+        assert_eq!(
+            parse(&["--access-check=session-lookup"]).unwrap().access_check,
+            AccessCheck::SessionLookup
+        );
+        assert!(parse(&["--auth-mode=cookie"]).is_err());
+        assert!(parse(&["--access-check=fast"]).is_err());
+        let defaults = parse(&[]).unwrap();
+        assert_eq!(
+            (defaults.auth_mode, defaults.access_check),
+            (AuthMode::Jwt, AccessCheck::RevocationCache)
+        );
+        assert_eq!(
+            defaults.refresh_grace,
+            Duration::from_secs(30),
+            "a lost response's retry is forgiven"
+        );
     }
 
     #[test]

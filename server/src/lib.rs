@@ -3,7 +3,6 @@
 //! random port.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -17,48 +16,22 @@ pub mod store;
 pub mod telemetry;
 
 use config::Settings;
-use core::password::{PasswordHasher, PasswordPolicy};
 use http::{AppState, Inner};
 use store::Db;
 
-/// Profiles kept for `GET /api/me` (a few hundred bytes each).
-const USER_CACHE_ENTRIES: usize = 10_000;
-
-/// How many argon2 jobs may wait per running one before 503.
-const HASH_QUEUE_PER_PERMIT: usize = 16;
-
-/// Connects to the database, applies migrations and assembles the state.
+/// Starts the auth engine (database, keys, revocation feed) and assembles
+/// the state the HTTP edge serves from.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    let db = Db::connect(&settings.database_url).await?;
-    db.migrate().await?;
-    let hasher = PasswordHasher::new(settings.hash_permits, HASH_QUEUE_PER_PERMIT)?;
-    let policy = PasswordPolicy {
-        min_chars: settings.password_min_chars,
-    };
+    build_state_with_clock(settings, core::clock::Clock::default()).await
+}
+
+/// As `build_state`, with a clock the caller keeps a handle on (tests move
+/// it forward instead of sleeping).
+pub async fn build_state_with_clock(settings: Settings, clock: core::clock::Clock) -> anyhow::Result<AppState> {
     let leptos = leptos_options(&settings)?;
-    let tokens = auth::keys::SharedTokens::new(auth::keys::load(&db, &settings).await?);
-    let revocations = auth::revocations::new_set(&settings);
-    auth::revocations::initial_sync(&db, &revocations, &settings).await?;
-    auth::revocations::spawn_feed(db.clone(), revocations.clone(), &settings);
-    let notify_link = Arc::new(auth::revocations::NotifyLink::default());
-    if db.backend == store::Backend::Postgres {
-        auth::revocations::spawn_listener(settings.database_url.clone(), revocations.clone(), notify_link.clone());
-    }
-    auth::keys::spawn_reloader(db.clone(), settings.clone(), tokens.clone());
-    spawn_housekeeping(db.clone());
-    let settings_cache_entries = settings.token_cache_entries;
-    Ok(AppState::new(Inner {
-        db,
-        settings,
-        hasher,
-        policy,
-        tokens,
-        revocations,
-        notify_link,
-        verified: (settings_cache_entries > 0).then(|| auth::caches::VerifiedTokens::new(settings_cache_entries)),
-        users: auth::caches::UserCache::new(USER_CACHE_ENTRIES),
-        leptos,
-    }))
+    let engine = auth::Engine::start(settings, clock).await?;
+    spawn_housekeeping(engine.db.clone());
+    Ok(AppState::new(Inner { engine, leptos }))
 }
 
 /// How long an ended session (and its refresh-token history) is kept, for

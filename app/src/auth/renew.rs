@@ -18,7 +18,7 @@ use leptos::prelude::*;
 use super::tabs::{self, TabMessage};
 use super::{AuthStatus, AuthStore, Credential, Grant, Outcome, SignedIn, SignedOutReason, Trigger};
 use crate::api::{self, ApiFailure, ApiRequest};
-use crate::browser::now_ms;
+use crate::browser::{jitter, now_ms};
 use crate::facts::AuthMode;
 
 /// A token closer than this to expiry is not worth sending.
@@ -27,8 +27,12 @@ const EXPIRY_MARGIN_MS: f64 = 1_000.0;
 const MIN_DELAY_MS: f64 = 1_000.0;
 const LEADER_SHARE: f64 = 0.2;
 const FOLLOWER_SHARE: f64 = 0.1;
-/// After a failure without `Retry-After`.
-const RETRY_DELAY_MS: f64 = 5_000.0;
+/// After a failure without `Retry-After`: soon, and spread out so that many
+/// tabs or clients that failed together do not retry together. Well inside
+/// the server's grace window (30 s by default), so a retry after a lost
+/// response still receives the successor the server already issued.
+const RETRY_DELAY_MS: f64 = 1_000.0;
+const RETRY_JITTER_MS: f64 = 2_000.0;
 
 impl AuthStore {
     /// A credential good enough to send now, renewing first if this tab's
@@ -73,14 +77,26 @@ impl AuthStore {
                 return Ok(());
             }
             let answer = match store.mode {
-                AuthMode::Jwt => api::call_public(ApiRequest::post_empty("/api/auth/refresh"))
-                    .await
-                    .and_then(|reply| reply.json::<TokenResponse>())
-                    .map(|response| Grant::tokens(response, now_ms())),
-                AuthMode::Session => api::call_public(ApiRequest::get("/api/session"))
-                    .await
-                    .and_then(|reply| reply.json::<SessionLoginResponse>())
-                    .map(|response| Grant::Session { response }),
+                AuthMode::Jwt => match api::call_public(ApiRequest::post_empty("/api/auth/refresh")).await {
+                    // No refresh cookie at all: nothing to renew, no error.
+                    Ok(reply) if reply.status == 204 => {
+                        store.no_session(trigger);
+                        return Ok(());
+                    }
+                    other => other
+                        .and_then(|reply| reply.json::<TokenResponse>())
+                        .map(|response| Grant::tokens(response, now_ms())),
+                },
+                AuthMode::Session => match api::call_public(ApiRequest::get("/api/session")).await {
+                    // No session cookie at all: nobody is signed in here.
+                    Ok(reply) if reply.status == 204 => {
+                        store.no_session(trigger);
+                        return Ok(());
+                    }
+                    other => other
+                        .and_then(|reply| reply.json::<SessionLoginResponse>())
+                        .map(|response| Grant::Session { response }),
+                },
             };
             match answer {
                 Ok(grant) => {
@@ -126,17 +142,21 @@ impl AuthStore {
         }
     }
 
+    /// No live session behind the cookie (or no cookie at all).
+    fn no_session(&self, trigger: Trigger) {
+        // Signed in a moment ago and now no session: it was ended elsewhere.
+        let (reason, tell) = if self.is_signed_in() {
+            (SignedOutReason::SessionEnded, true)
+        } else {
+            (SignedOutReason::NeverSignedIn, false)
+        };
+        self.record(trigger, Outcome::Ended);
+        self.end(reason, tell);
+    }
+
     fn renewal_failed(&self, trigger: Trigger, failure: &ApiFailure) {
-        // No live session behind the cookie (refresh or session cookie).
         if failure.is(ErrorCode::InvalidRefreshToken) || failure.is(ErrorCode::InvalidToken) {
-            // Signed in a moment ago and now no session: it was ended elsewhere.
-            let (reason, tell) = if self.is_signed_in() {
-                (SignedOutReason::SessionEnded, true)
-            } else {
-                (SignedOutReason::NeverSignedIn, false)
-            };
-            self.record(trigger, Outcome::Ended);
-            self.end(reason, tell);
+            self.no_session(trigger);
             return;
         }
         self.record(trigger, Outcome::Failed(failure.message()));
@@ -145,9 +165,10 @@ impl AuthStore {
             return;
         }
         // Keep the current credential (it may still be valid) and try again.
-        let delay = failure
-            .retry_after()
-            .map_or(RETRY_DELAY_MS, |secs| secs as f64 * 1000.0);
+        let delay = failure.retry_after().map_or_else(
+            || RETRY_DELAY_MS + RETRY_JITTER_MS * jitter(),
+            |secs| secs as f64 * 1000.0,
+        );
         self.schedule(Trigger::Retry, delay);
     }
 

@@ -3,7 +3,7 @@
 //! other tabs. The routes depend on the mode: `/api/auth/*` hands out
 //! tokens, `/api/session/*` sets the session cookie.
 
-use latchkey_types::{LoginRequest, RegisterRequest, SessionLoginResponse, TokenResponse};
+use latchkey_types::{ErrorCode, LoginRequest, RegisterRequest, SessionLoginResponse, TokenResponse};
 use leptos::prelude::Set;
 
 use super::tabs::{self, TabMessage};
@@ -45,7 +45,13 @@ impl AuthStore {
     /// Ends this session on the server (the refresh or session cookie names
     /// it) and signs every tab out. Held under the refresh lock so no tab
     /// is half-way through a renewal that would hand the token back.
-    pub async fn sign_out(&self) {
+    ///
+    /// Only an answer that the session is over signs this browser out: if
+    /// the server could not be reached or failed, the session may live on,
+    /// so the tab stays signed in and the caller shows the failure (and
+    /// lets the person try again) instead of claiming a sign-out that did
+    /// not happen.
+    pub async fn sign_out(&self) -> Result<(), ApiFailure> {
         let store = *self;
         tabs::with_refresh_lock(async move {
             let path = match store.mode {
@@ -53,15 +59,20 @@ impl AuthStore {
                 AuthMode::Session => "/api/session/logout",
             };
             let request = ApiRequest::post_empty(path);
-            // Whatever the answer, this browser is done with the session:
-            // the server has ended it, or it was already over.
-            let _ = match store.credential() {
+            let answer = match store.credential() {
                 Some(credential) => api::call_with(request, &credential).await,
                 None => api::call_public(request).await,
             };
+            match answer {
+                // Ended now, or already over (nothing left to end).
+                Ok(_) => {}
+                Err(failure) if failure.is(ErrorCode::InvalidRefreshToken) || failure.is(ErrorCode::InvalidToken) => {}
+                Err(failure) => return Err(failure),
+            }
             store.end(SignedOutReason::SignedOut, true);
+            Ok(())
         })
-        .await;
+        .await
     }
 
     /// Revokes every session of the user, this one included.

@@ -55,6 +55,14 @@ impl FormState {
         }
     }
 
+    /// Ends a submission the page refused before sending: `field` shows
+    /// `problem`, as if the server had said it.
+    pub fn refuse_field(&self, field: &str, problem: &str) {
+        self.busy.set(false);
+        self.fields
+            .set(FieldErrors::from([(field.to_string(), vec![problem.to_string()])]));
+    }
+
     pub fn failure(&self) -> Option<ApiFailure> {
         self.failure.get()
     }
@@ -83,17 +91,18 @@ pub fn TextField(
     errors: Signal<Vec<String>>,
     #[prop(default = "text")] kind: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
-    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional, into)] hint: Option<String>,
     #[prop(optional)] required: bool,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
     let has_errors = move || errors.with(|e| !e.is_empty());
+    let has_hint = hint.is_some();
     let described_by = {
         let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
         move || {
             let mut ids = Vec::new();
-            if hint.is_some() {
+            if has_hint {
                 ids.push(hint_id.clone());
             }
             if has_errors() {

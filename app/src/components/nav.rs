@@ -41,11 +41,19 @@ fn SignedInLinks() -> impl IntoView {
     let auth = use_auth();
     let is_admin = move || auth.user().with(|u| u.as_ref().is_some_and(|u| u.role == Role::Admin));
     let busy = RwSignal::new(false);
+    let failed = RwSignal::new(None::<String>);
     let sign_out = move |_| {
         busy.set(true);
+        failed.set(None);
         leptos::task::spawn_local(async move {
-            auth.sign_out().await;
+            let result = auth.sign_out().await;
             // Signed out, this bar has usually been replaced already.
+            failed.try_set(result.err().map(|failure| {
+                format!(
+                    "Not signed out: {} Your session is still active; try again.",
+                    failure.message()
+                )
+            }));
             busy.try_set(false);
         });
     };
@@ -57,8 +65,15 @@ fn SignedInLinks() -> impl IntoView {
         {move || is_admin().then(|| view! { <li><A href="/admin/users">"Admin"</A></li> })}
         <li>
             <button type="button" class="button-secondary button-small" on:click=sign_out disabled=busy>
-                {move || if busy.get() { "Signing out…" } else { "Sign out" }}
+                {move || match (busy.get(), failed.with(Option::is_some)) {
+                    (true, _) => "Signing out…",
+                    (false, true) => "Try signing out again",
+                    (false, false) => "Sign out",
+                }}
             </button>
         </li>
+        {move || failed.get().map(|message| view! {
+            <li class="nav-alert" role="alert" data-testid="sign-out-failed">{message}</li>
+        })}
     }
 }

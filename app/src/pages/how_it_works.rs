@@ -11,7 +11,7 @@ use leptos_meta::Title;
 use crate::auth::{AccessToken, AuthStatus, Credential, use_auth};
 use crate::browser::{document_cookie, local_time, now_ms};
 use crate::components::gate::RequireAuth;
-use crate::facts::{AuthMode, server_facts};
+use crate::facts::{AccessCheck, AuthMode, server_facts};
 use crate::format::countdown;
 
 mod demo;
@@ -39,17 +39,17 @@ pub fn HowItWorksPage() -> impl IntoView {
 }
 
 /// What a revoked session's credential gets under each access check.
-pub fn access_check_effect(check: &str) -> &'static str {
+pub fn access_check_effect(check: AccessCheck) -> &'static str {
     match check {
-        "stateless" => {
+        AccessCheck::Stateless => {
             "Bearer tokens are checked by signature only, like a pure JWT system: a revoked session's \
              access token keeps working until it expires."
         }
-        "session-lookup" => {
+        AccessCheck::SessionLookup => {
             "Every Bearer request also reads its session from the database, like a classic session: \
              a revoked session's token is refused at once, on every server, for a database read per request."
         }
-        _ => {
+        AccessCheck::RevocationCache => {
             "Bearer tokens are checked by signature plus an in-memory set of revoked sessions that every \
              server keeps in step with the database: a revoked session's token is refused within a second."
         }
@@ -74,8 +74,8 @@ fn ServerSettings() -> impl IntoView {
                 </dd>
                 <dt><code>"LATCHKEY_ACCESS_CHECK"</code></dt>
                 <dd>
-                    <strong data-testid="access-check">{facts.access_check.clone()}</strong>
-                    " — " {access_check_effect(&facts.access_check)}
+                    <strong data-testid="access-check">{facts.access_check.as_str()}</strong>
+                    " — " {access_check_effect(facts.access_check)}
                 </dd>
             </dl>
             <p class="muted">
@@ -87,6 +87,7 @@ fn ServerSettings() -> impl IntoView {
 
 #[component]
 fn SessionPanel() -> impl IntoView {
+    let facts = server_facts();
     let auth = use_auth();
     let csrf = move || match auth.status().get() {
         AuthStatus::SignedIn(signed_in) => match signed_in.credential {
@@ -100,7 +101,7 @@ fn SessionPanel() -> impl IntoView {
             <h2 id="session-heading">"Your session"</h2>
             <p>
                 "No token in this page. The browser holds an opaque, random session id in a cookie "
-                <code>"__Host-latchkey-session"</code> " (" <code>"HttpOnly; Secure; SameSite=Strict; Path=/"</code>
+                <code>{facts.session_cookie.clone()}</code> " (" <code>"HttpOnly; Secure; SameSite=Strict; Path=/"</code>
                 "); the server keeps only its hash and looks it up on every request, sliding the idle timeout."
             </p>
             <p>

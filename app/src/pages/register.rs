@@ -20,9 +20,16 @@ pub fn RegisterPage() -> impl IntoView {
     let display_name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let form = FormState::new();
+    let min_chars = crate::facts::server_facts().password_min_chars;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !form.begin() {
+            return;
+        }
+        // The server's own rule, checked here first so a typo is named
+        // before anything is sent.
+        if let Err(problem) = latchkey_types::check_email_syntax(email.get_untracked().trim()) {
+            form.refuse_field("email", problem);
             return;
         }
         let name = display_name.get_untracked();
@@ -52,7 +59,7 @@ pub fn RegisterPage() -> impl IntoView {
                     errors=form.errors("display_name") hint="Optional. How we greet you."/>
                 <TextField label="Password" id="password" kind="password" autocomplete="new-password"
                     value=password errors=form.errors("password") required=true
-                    hint="At least 15 characters. A few unrelated words make a strong, memorable passphrase."/>
+                    hint=format!("At least {min_chars} characters. A few unrelated words make a strong, memorable passphrase.")/>
                 <SubmitButton form label="Create account" busy_label="Creating your account…"/>
             </form>
             <p>"Already have an account? " <A href=login_href>"Sign in"</A></p>

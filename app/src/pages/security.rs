@@ -33,6 +33,7 @@ fn ChangePassword(changed: RwSignal<u32>) -> impl IntoView {
     let new = RwSignal::new(String::new());
     let done = RwSignal::new(None::<String>);
     let form = FormState::new();
+    let min_chars = crate::facts::server_facts().password_min_chars;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !form.begin() {
@@ -66,7 +67,7 @@ fn ChangePassword(changed: RwSignal<u32>) -> impl IntoView {
                     autocomplete="current-password" value=current errors=form.errors("current_password") required=true/>
                 <TextField label="New password" id="new_password" kind="password" autocomplete="new-password"
                     value=new errors=form.errors("new_password") required=true
-                    hint="At least 15 characters. Other browsers and devices will be signed out."/>
+                    hint=format!("At least {min_chars} characters. Other browsers and devices will be signed out.")/>
                 <SubmitButton form label="Change password" busy_label="Changing…"/>
             </form>
         </section>

@@ -10,9 +10,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod email;
 pub mod error;
+pub mod settings;
 
+pub use email::check_email_syntax;
 pub use error::{ErrorBody, ErrorCode};
+pub use settings::{AccessCheck, AuthMode};
 
 /// What a user may do. Unknown roles never deserialise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -131,7 +135,7 @@ pub struct Health {
 
 /// `POST /api/auth/register`. Unknown fields (`role`, `id`, …) are ignored:
 /// there is no field through which a client could choose its privileges.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({
     "email": "ada@example.com",
@@ -153,7 +157,7 @@ pub struct RegisterRequest {
 }
 
 /// `POST /api/auth/login` and `POST /api/session/login`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({
     "email": "ada@example.com",
@@ -194,7 +198,7 @@ pub struct UpdateMeRequest {
 }
 
 /// `POST /api/me/password`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
@@ -232,3 +236,72 @@ pub struct AccessClaims {
 
 /// Field name → list of problems, as carried by a 422.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// Passwords never reach a log through `{:?}`.
+const REDACTED: &str = "[redacted]";
+
+impl std::fmt::Debug for RegisterRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterRequest")
+            .field("email", &self.email)
+            .field("password", &REDACTED)
+            .field("display_name", &self.display_name)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .field("password", &REDACTED)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangePasswordRequest")
+            .field("current_password", &REDACTED)
+            .field("new_password", &REDACTED)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_a_password() {
+        let secret = "vivid-otter-maps-the-quiet-dune";
+        let printed = [
+            format!(
+                "{:?}",
+                RegisterRequest {
+                    email: "a@b.example".into(),
+                    password: secret.into(),
+                    display_name: None
+                }
+            ),
+            format!(
+                "{:?}",
+                LoginRequest {
+                    email: "a@b.example".into(),
+                    password: secret.into()
+                }
+            ),
+            format!(
+                "{:?}",
+                ChangePasswordRequest {
+                    current_password: secret.into(),
+                    new_password: secret.into()
+                }
+            ),
+        ];
+        for p in printed {
+            assert!(!p.contains(secret), "{p}");
+            assert!(p.contains(REDACTED), "{p}");
+        }
+    }
+}

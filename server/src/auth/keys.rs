@@ -46,11 +46,20 @@ pub fn token_config(settings: &Settings) -> TokenConfig {
     }
 }
 
+/// How long outside verifiers may cache `/.well-known/jwks.json`.
+pub const JWKS_MAX_AGE_SECS: u64 = 5;
+
 /// A new key is published (verifies, appears in the JWKS) at once but signs
 /// only after every replica has had two reloads to learn it: a token it
 /// signs is never shown to a server that cannot check it yet. Until then
 /// the key it replaces keeps signing.
 pub const KEY_ACTIVATION_MS: i64 = 2 * RELOAD_EVERY.as_millis() as i64;
+
+// An outside verifier may have fetched the JWKS from a replica just before
+// that replica reloaded (up to `RELOAD_EVERY` after the rotation) and keep
+// it for `JWKS_MAX_AGE_SECS`: the new key must not sign before both have
+// passed, or such a verifier refuses fresh tokens.
+const _: () = assert!(KEY_ACTIVATION_MS >= (RELOAD_EVERY.as_secs() + JWKS_MAX_AGE_SECS) as i64 * 1000);
 
 /// Retired keys verify for this long: they may sign until their successor
 /// activates, and a token they signed then lives a whole TTL (plus leeway
@@ -113,7 +122,16 @@ pub async fn load(db: &Db, settings: &Settings) -> anyhow::Result<AccessTokens> 
 pub async fn rotate(db: &Db) -> anyhow::Result<String> {
     let pem = generate_ed25519_pem();
     let key = SigningKey::from_pem_with_thumbprint_kid(&pem)?;
-    db.add_signing_key(&key.kid, &pem, now_ms()).await?;
+    let audit = crate::store::audit::NewAuditEvent {
+        event: crate::store::audit::Event::KeysRotated,
+        actor_id: None,
+        user_id: None,
+        session_id: None,
+        ip: None,
+        user_agent: Some("latchkey keys rotate"),
+        detail: Some(serde_json::json!({ "kid": key.kid, "via": "cli" })),
+    };
+    db.rotate_signing_key(&key.kid, &pem, now_ms(), audit).await?;
     Ok(key.kid)
 }
 

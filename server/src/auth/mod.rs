@@ -1,9 +1,31 @@
-//! The auth engine between the HTTP edge and the pure core: it keeps the
-//! signing keys and the revoked-session set in step with the database, and
-//! runs the session flows (sign in, refresh, revoke) that handlers call.
+//! The auth engine: every flow that starts, refreshes, re-keys or ends a
+//! session, and every check of a credential, in one place between the HTTP
+//! edge (which parses and responds) and the store (which persists).
+//!
+//! - `engine.rs`: the [`Engine`] value and [`Engine::publish`], the one
+//!   place a revocation reaches the in-memory revoked-session set;
+//! - `accounts.rs`: registration, password sign-in, password change, the
+//!   administrator's role/status change;
+//! - `sessions.rs`: the one start-session core for both kinds, refresh
+//!   rotation, sign-out and revocation;
+//! - `access.rs`: Bearer tokens and session cookies on requests;
+//! - `rate.rs`: the rate limits;
+//! - `keys.rs`, `revocations.rs`, `caches.rs`: signing keys, the revocation
+//!   feed and the caches the engine keeps current.
 
+pub mod access;
+pub mod accounts;
 pub mod caches;
-pub mod cookie_sessions;
+pub mod client;
+pub mod engine;
+pub mod error;
 pub mod keys;
+pub mod rate;
 pub mod revocations;
 pub mod sessions;
+
+pub use access::{Credential, Principal};
+pub use client::ClientInfo;
+pub use engine::Engine;
+pub use error::{AuthError, AuthResult};
+pub use sessions::{Issued, SignedIn};

@@ -10,29 +10,30 @@ pub struct Email {
     key: String,
 }
 
-pub const EMAIL_MAX_LEN: usize = 254;
+pub use latchkey_types::email::EMAIL_MAX_LEN;
 
 impl Email {
+    /// Trimmed, then the one syntax rule the browser form applies too
+    /// (`latchkey_types::check_email_syntax`).
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let address = raw.trim();
-        if address.is_empty() {
-            return Err("is required");
-        }
-        if address.len() > EMAIL_MAX_LEN {
-            return Err("must be at most 254 characters");
-        }
-        if address.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err("must not contain spaces or control characters");
-        }
-        let Some((local, domain)) = address.rsplit_once('@') else {
-            return Err("is not an email address");
-        };
-        let plausible_domain = domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..")
-            && domain.split('.').all(|label| !label.is_empty() && label.len() <= 63);
-        if local.is_empty() || local.len() > 64 || local.contains('@') || !plausible_domain {
+        latchkey_types::check_email_syntax(address)?;
+        Ok(Email {
+            address: address.to_string(),
+            key: address.to_lowercase(),
+        })
+    }
+
+    /// An address that may already be stored: trimmed and keyed like a new
+    /// one, without the syntax rule, which is newer than some accounts.
+    /// For finding an account (sign-in), never for creating or changing one.
+    pub fn existing(raw: &str) -> Result<Self, &'static str> {
+        let address = raw.trim();
+        if address.is_empty()
+            || address.len() > EMAIL_MAX_LEN
+            || !address.contains('@')
+            || address.chars().any(char::is_control)
+        {
             return Err("is not an email address");
         }
         Ok(Email {

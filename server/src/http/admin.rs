@@ -18,11 +18,7 @@ use super::extract::AuthUser;
 use super::json::{ApiJson, ApiQuery};
 use super::me::to_api_session;
 use super::{ApiError, ApiResult, AppState};
-use crate::auth::sessions;
-use crate::core::clock::now_ms;
-use crate::store::admin::{UserChange, UserChangeOutcome};
-use crate::store::audit::NewAuditEvent;
-use crate::store::sessions::RevokeReason;
+use crate::store::accounts::UserChange;
 
 /// An authenticated admin.
 pub struct AdminUser(pub AuthUser);
@@ -133,38 +129,11 @@ pub async fn update_user(
     ApiJson(body): ApiJson<AdminUpdateUserRequest>,
 ) -> ApiResult<Json<User>> {
     let id = parse_id(&id, "No such user.")?;
-    let now = now_ms();
     let change = UserChange {
         role: body.role,
         disabled: body.disabled,
     };
-    match state.db.change_user(id, change, now).await? {
-        UserChangeOutcome::NotFound => Err(not_found("No such user.")),
-        UserChangeOutcome::LastAdmin => Err(ApiError::new(
-            ErrorCode::Conflict,
-            "This is the last enabled administrator; promote someone else first.",
-        )),
-        UserChangeOutcome::Updated { user, revoked } => {
-            state.note_revoked(&revoked, now);
-            state.users.forget(id);
-            let detail = serde_json::json!({
-                "role": body.role.map(Role::as_str),
-                "disabled": body.disabled,
-                "sessions_revoked": revoked.len(),
-            });
-            audit_admin(
-                &state,
-                &client,
-                &admin,
-                "admin.user_updated",
-                Some(id),
-                None,
-                Some(detail),
-            )
-            .await;
-            Ok(Json(user.to_api()))
-        }
-    }
+    Ok(Json(state.change_user(&admin, id, change, &client).await?.to_api()))
 }
 
 #[utoipa::path(
@@ -187,7 +156,7 @@ pub async fn user_sessions(
         .find_user(id)
         .await?
         .ok_or_else(|| not_found("No such user."))?;
-    let sessions = state.db.live_sessions(id, now_ms()).await?;
+    let sessions = state.db.live_sessions(id, state.now()).await?;
     Ok(Json(
         sessions.iter().map(|s| to_api_session(s, admin.session_id)).collect(),
     ))
@@ -209,18 +178,7 @@ pub async fn delete_session(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&id, "No such session.")?;
-    let session = state
-        .db
-        .find_session(id)
-        .await?
-        .ok_or_else(|| not_found("No such session."))?;
-    if !session.is_live(now_ms()) {
-        return Err(not_found("No such session."));
-    }
-    if sessions::end_session(&state, id, RevokeReason::AdminRevoked).await? {
-        let target = Some(session.user_id());
-        audit_admin(&state, &client, &admin, "admin.session_revoked", target, Some(id), None).await;
-    }
+    state.admin_revoke_session(&admin, id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -274,26 +232,4 @@ pub async fn audit(
         ));
     }
     Ok(Json(state.db.audit_events(limit, before, event, user_id).await?))
-}
-
-async fn audit_admin(
-    state: &AppState,
-    client: &ClientInfo,
-    admin: &AuthUser,
-    event: &str,
-    target: Option<Uuid>,
-    session_id: Option<Uuid>,
-    detail: Option<serde_json::Value>,
-) {
-    let ip = client.ip_string();
-    let record = NewAuditEvent {
-        event,
-        actor_id: Some(admin.user_id),
-        user_id: target,
-        session_id,
-        ip: Some(&ip),
-        user_agent: client.user_agent.as_deref(),
-        detail,
-    };
-    state.audit(record, now_ms()).await;
 }

@@ -1,4 +1,4 @@
-//! Who is on the other end: the client address (believing
+//! Who is on the other end (`auth::ClientInfo`), read from the request: the client address (believing
 //! `X-Forwarded-For` only from configured proxies) and the user agent.
 
 use std::net::{IpAddr, SocketAddr};
@@ -8,21 +8,10 @@ use axum::http::header;
 use axum::http::request::Parts;
 
 use super::AppState;
+pub use crate::auth::ClientInfo;
 
 /// Attacker-controlled; stored truncated.
 const USER_AGENT_MAX_CHARS: usize = 256;
-
-#[derive(Debug, Clone)]
-pub struct ClientInfo {
-    pub ip: IpAddr,
-    pub user_agent: Option<String>,
-}
-
-impl ClientInfo {
-    pub fn ip_string(&self) -> String {
-        self.ip.to_string()
-    }
-}
 
 impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = std::convert::Infallible;

@@ -9,6 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_types::{ErrorBody, ErrorCode, FieldErrors};
 
+use crate::auth::AuthError;
 use crate::core::password::HashError;
 use crate::store::StoreError;
 
@@ -69,6 +70,46 @@ impl ApiError {
     }
 }
 
+/// Every answer of the engine, as the contract words it: the one mapping.
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::InvalidCredentials => {
+                ApiError::new(ErrorCode::InvalidCredentials, "The email or password is not right.")
+            }
+            AuthError::InvalidRefreshToken => ApiError::new(
+                ErrorCode::InvalidRefreshToken,
+                "Your session has ended; please sign in again.",
+            ),
+            AuthError::InvalidToken => ApiError::new(
+                ErrorCode::InvalidToken,
+                "Your access token is missing, expired or no longer valid.",
+            ),
+            AuthError::AccountChanged => ApiError::new(
+                ErrorCode::Conflict,
+                "Your account changed while this was in progress; please try again.",
+            ),
+            AuthError::RateLimited { retry_after_secs } => ApiError {
+                retry_after_secs: Some(retry_after_secs),
+                ..ApiError::new(
+                    ErrorCode::RateLimited,
+                    "Too many attempts; please wait before trying again.",
+                )
+            },
+            AuthError::EmailTaken => ApiError::new(ErrorCode::EmailTaken, "An account with this email already exists."),
+            AuthError::Validation(fields) => ApiError::validation(fields),
+            AuthError::NotFound(what) => ApiError::new(ErrorCode::NotFound, what),
+            AuthError::LastAdmin => ApiError::new(
+                ErrorCode::Conflict,
+                "This is the last enabled administrator; promote someone else first.",
+            ),
+            AuthError::Unavailable { retry_after_secs } => ApiError::unavailable(retry_after_secs),
+            AuthError::Store(err) => err.into(),
+            AuthError::Hash(err) => err.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
@@ -78,6 +119,7 @@ impl From<StoreError> for ApiError {
                 ApiError::unavailable(2)
             }
             StoreError::Database(e) => ApiError::internal(e),
+            StoreError::Corrupt(what) => ApiError::internal(what),
         }
     }
 }

@@ -14,38 +14,27 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
-use latchkey_types::{ErrorCode, Role};
+use latchkey_types::ErrorCode;
 use secrecy::SecretString;
-use uuid::Uuid;
 
 use super::cookies::{cleared_session_cookie, read_session_secret};
 use super::{ApiError, AppState, csrf};
-use crate::auth::cookie_sessions::{self, LiveCookieSession};
-use crate::auth::revocations::MAX_LAG_MS;
-use crate::config::AccessCheck;
-use crate::core::clock::now_ms;
+use crate::auth::access::csrf_matches;
+use crate::auth::{AuthError, Credential, Principal};
 
+/// The authenticated caller: the engine's `Principal`.
 #[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub user_id: Uuid,
-    pub session_id: Uuid,
-    pub role: Role,
-    pub credential: Credential,
-}
+pub struct AuthUser(pub Principal);
 
-/// What the request authenticated with.
-#[derive(Debug, Clone)]
-pub enum Credential {
-    Bearer,
-    /// The session cookie's value and the row it named.
-    SessionCookie(SecretString, Box<LiveCookieSession>),
+impl std::ops::Deref for AuthUser {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.0
+    }
 }
 
 pub fn invalid_token() -> ApiError {
-    ApiError::new(
-        ErrorCode::InvalidToken,
-        "Your access token is missing, expired or no longer valid.",
-    )
+    AuthError::InvalidToken.into()
 }
 
 /// `Bearer <token>`, scheme case-insensitive (RFC 7235), nothing else.
@@ -68,57 +57,13 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
             let token = bearer_token(parts).ok_or_else(invalid_token)?;
-            return authenticate_bearer(state, token).await;
+            return Ok(AuthUser(state.authenticate_bearer(token).await?));
         }
         match read_session_secret(&CookieJar::from_headers(&parts.headers), &state.settings) {
             Some(secret) => authenticate_session_cookie(state, parts, secret).await,
             None => Err(invalid_token()),
         }
     }
-}
-
-/// Verifies an access token, then checks its session as
-/// `LATCHKEY_ACCESS_CHECK` says.
-pub async fn authenticate_bearer(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
-    let now = now_ms();
-    let cached = state.verified.as_ref().and_then(|cache| cache.get(token, now / 1000));
-    let claims = match cached {
-        Some(claims) => claims,
-        None => {
-            let claims = state.tokens.current().verify(token, now / 1000).map_err(|err| {
-                tracing::debug!(%err, "access token refused");
-                invalid_token()
-            })?;
-            if let Some(cache) = &state.verified {
-                cache.insert(token, &claims);
-            }
-            claims
-        }
-    };
-    match state.settings.access_check {
-        AccessCheck::Stateless => {}
-        AccessCheck::RevocationCache => match state.revocations.check(&claims.sid, now, MAX_LAG_MS) {
-            Some(false) => {}
-            Some(true) => return Err(invalid_token()),
-            None => {
-                tracing::warn!("revocation set is stale; refusing Bearer tokens until it catches up");
-                return Err(ApiError::unavailable(1));
-            }
-        },
-        AccessCheck::SessionLookup => {
-            let session = state.db.find_session(claims.sid).await?;
-            let live = session.is_some_and(|s| s.is_live(now) && s.user_id() == claims.sub && s.kind == "jwt");
-            if !live {
-                return Err(invalid_token());
-            }
-        }
-    }
-    Ok(AuthUser {
-        user_id: claims.sub,
-        session_id: claims.sid,
-        role: claims.role,
-        credential: Credential::Bearer,
-    })
 }
 
 /// The classic path: the cookie names a row that must be live now. A dead
@@ -129,26 +74,30 @@ async fn authenticate_session_cookie(
     parts: &Parts,
     secret: SecretString,
 ) -> Result<AuthUser, ApiError> {
-    let session = cookie_sessions::find_live(state, &secret)
-        .await?
-        .ok_or_else(|| invalid_token().with_cookie(cleared_session_cookie(&state.settings)))?;
+    // Same-origin first: a cross-site request learns nothing, not even
+    // whether the cookie is live, and slides no idle expiry.
     csrf::check_same_origin(&parts.headers, &state.settings.public_origin)?;
+    let principal = match state.authenticate_session_cookie(secret).await {
+        Ok(principal) => principal,
+        Err(AuthError::InvalidToken) => {
+            return Err(invalid_token().with_cookie(cleared_session_cookie(&state.settings)));
+        }
+        Err(err) => return Err(err.into()),
+    };
     if !parts.method.is_safe() {
         let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-        if !presented.is_some_and(|token| session.csrf_matches(token)) {
+        let matches = match &principal.credential {
+            Credential::SessionCookie(_, found) => presented.is_some_and(|token| csrf_matches(found, token)),
+            Credential::Bearer => false,
+        };
+        if !matches {
             return Err(ApiError::new(
                 ErrorCode::CsrfRejected,
                 "This request lacks the session's CSRF token and was refused.",
             ));
         }
     }
-    cookie_sessions::touch_if_due(state, &session).await?;
-    Ok(AuthUser {
-        user_id: session.row.user_id(),
-        session_id: session.row.id(),
-        role: Role::parse(&session.row.role).unwrap_or(Role::User),
-        credential: Credential::SessionCookie(secret, Box::new(session)),
-    })
+    Ok(AuthUser(principal))
 }
 
 /// The header that carries a cookie session's CSRF token (API.md).

@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use latchkey_types::Health;
 
@@ -41,9 +41,5 @@ pub async fn health(State(state): State<AppState>) -> Response {
             },
         )
     };
-    let mut response = (status, Json(health)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    (status, Json(health)).into_response()
 }

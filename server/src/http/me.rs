@@ -7,23 +7,14 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use latchkey_types::{ChangePasswordRequest, ErrorBody, ErrorCode, FieldErrors, Session, UpdateMeRequest, User};
 
-use super::auth::{audit_session_event, no_store};
 use super::client::ClientInfo;
 use super::cookies::session_cookie;
-use super::extract::{AuthUser, Credential, invalid_token};
+use super::extract::AuthUser;
 use super::json::ApiJson;
-use super::rate::limit_account;
 use super::{ApiError, ApiResult, AppState};
-use crate::auth::{cookie_sessions, sessions};
-use crate::core::clock::{from_ms, now_ms};
-use crate::core::identity::{DisplayName, Email};
-use crate::store::sessions::{RevokeReason, SessionRecord};
-use crate::store::users::UserRecord;
-
-async fn current_user(state: &AppState, auth: &AuthUser) -> ApiResult<UserRecord> {
-    // A valid token for a user that no longer exists is no credential.
-    state.db.find_user(auth.user_id).await?.ok_or_else(invalid_token)
-}
+use crate::core::clock::from_ms;
+use crate::core::identity::DisplayName;
+use crate::store::sessions::SessionRecord;
 
 /// Served from the profile cache when it can be (`auth::caches`).
 #[utoipa::path(
@@ -32,11 +23,11 @@ async fn current_user(state: &AppState, auth: &AuthUser) -> ApiResult<UserRecord
     responses((status = 200, description = "The signed-in user.", body = User))
 )]
 pub async fn get_me(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<User>> {
-    let now = now_ms();
+    let now = state.now();
     if let Some(user) = state.users.get(auth.user_id, now) {
         return Ok(Json(user));
     }
-    let user = current_user(&state, &auth).await?.to_api();
+    let user = state.current_user(&auth).await?.to_api();
     state.users.insert(user.clone(), now);
     Ok(Json(user))
 }
@@ -57,18 +48,15 @@ pub async fn patch_me(
     auth: AuthUser,
     ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<Json<User>> {
-    let user = current_user(&state, &auth).await?;
     let Some(value) = body.get("display_name") else {
-        return Ok(Json(user.to_api()));
+        return Ok(Json(state.current_user(&auth).await?.to_api()));
     };
     let name = match value {
         serde_json::Value::Null => None,
         serde_json::Value::String(s) => DisplayName::parse(s).map_err(|why| field_error("display_name", why))?,
         _ => return Err(ApiError::bad_request("display_name must be a string or null.")),
     };
-    state.db.set_display_name(auth.user_id, name.as_ref()).await?;
-    state.users.forget(auth.user_id);
-    Ok(Json(current_user(&state, &auth).await?.to_api()))
+    Ok(Json(state.set_display_name(&auth, name.as_ref()).await?.to_api()))
 }
 
 fn field_error(field: &str, problem: impl Into<String>) -> ApiError {
@@ -96,49 +84,27 @@ pub async fn change_password(
     jar: CookieJar,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<Response> {
-    let user = current_user(&state, &auth).await?;
-    let email = Email::parse(&user.email).map_err(ApiError::internal)?;
-    let bucket = limit_account(&state, &email).await?;
-    if !state
-        .hasher
-        .verify(&body.current_password, Some(&user.password_hash))
-        .await?
-    {
-        return Err(field_error("current_password", "is not your current password"));
-    }
-    state.db.clear_rate_limit(&bucket).await?;
-    let new_password = state
-        .check_password(&body.new_password, Some(&email))
-        .await?
-        .map_err(|problems| ApiError::validation(FieldErrors::from([("new_password".to_string(), problems)])))?;
-    let hash = state.hasher.hash(&new_password).await?;
-    let now = now_ms();
-    let revoked = state
-        .db
-        .change_password(auth.user_id, &hash, auth.session_id, now)
+    let rekeyed = state
+        .change_password(&auth, &body.current_password, &body.new_password, &client)
         .await?;
-    state.note_revoked(&revoked, now);
-    audit_session_event(&state, &client, "password.changed", auth.user_id, Some(auth.session_id)).await;
-    // A cookie session gets a new id with the new password: whoever copied
-    // the old cookie holds nothing now.
-    if let Credential::SessionCookie(secret, session) = &auth.credential
-        && let Some(new_secret) = cookie_sessions::rekey(&state, secret, session).await?
-    {
-        let cookie = session_cookie(&state.settings, &new_secret, cookie_sessions::remaining_secs(session));
-        return Ok(no_store((StatusCode::NO_CONTENT, jar.add(cookie)).into_response()));
+    match rekeyed {
+        Some(new_secret) => {
+            let cookie = session_cookie(&state.settings, &new_secret, state.cookie_remaining_secs(&auth));
+            Ok((StatusCode::NO_CONTENT, jar.add(cookie)).into_response())
+        }
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
-    Ok(no_store(StatusCode::NO_CONTENT.into_response()))
 }
 
 pub fn to_api_session(record: &SessionRecord, current: uuid::Uuid) -> Session {
     Session {
-        id: record.id(),
+        id: record.id,
         created_at: from_ms(record.created_at),
         last_seen_at: from_ms(record.last_seen_at),
         expires_at: from_ms(record.idle_expires_at.min(record.expires_at)),
         user_agent: record.user_agent.clone(),
         ip: record.ip.clone(),
-        current: record.id() == current,
+        current: record.id == current,
     }
 }
 
@@ -148,7 +114,7 @@ pub fn to_api_session(record: &SessionRecord, current: uuid::Uuid) -> Session {
     responses((status = 200, description = "The user's live sessions.", body = [Session]))
 )]
 pub async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<Session>>> {
-    let sessions = state.db.live_sessions(auth.user_id, now_ms()).await?;
+    let sessions = state.db.live_sessions(auth.user_id, state.now()).await?;
     Ok(Json(
         sessions.iter().map(|s| to_api_session(s, auth.session_id)).collect(),
     ))
@@ -171,14 +137,7 @@ pub async fn delete_session(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let not_found = || ApiError::new(ErrorCode::NotFound, "No such session.");
-    let id = super::parse_id(&id).ok_or_else(not_found)?;
-    let session = state.db.find_session(id).await?.ok_or_else(not_found)?;
-    if session.user_id() != auth.user_id || !session.is_live(now_ms()) {
-        return Err(not_found());
-    }
-    if sessions::end_session(&state, id, RevokeReason::UserRevoked).await? {
-        audit_session_event(&state, &client, "session.revoked", auth.user_id, Some(id)).await;
-    }
+    let id = super::parse_id(&id).ok_or_else(|| ApiError::new(ErrorCode::NotFound, "No such session."))?;
+    state.revoke_own_session(&auth, id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, HeaderValue, Request, header};
 use axum::response::IntoResponse;
 use axum::{Router, middleware};
 use latchkey_types::ErrorCode;
@@ -15,19 +15,14 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::caches::{UserCache, VerifiedTokens};
-use crate::auth::keys::SharedTokens;
-use crate::config::Settings;
-use crate::core::password::{PasswordHasher, PasswordPolicy};
-use crate::core::revocation::RevocationSet;
-use crate::store::Db;
-use crate::store::audit::NewAuditEvent;
+use crate::auth::Engine;
 
 pub mod admin;
 pub mod auth;
@@ -41,7 +36,6 @@ pub mod health;
 pub mod json;
 pub mod me;
 pub mod openapi;
-pub mod rate;
 pub mod session;
 pub mod wellknown;
 
@@ -54,23 +48,13 @@ pub fn parse_id(raw: &str) -> Option<uuid::Uuid> {
     (raw.len() == 36).then(|| uuid::Uuid::try_parse(raw).ok()).flatten()
 }
 
-/// Everything a handler may need, cheap to clone.
+/// Everything a handler may need, cheap to clone: the auth engine and the
+/// page settings.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
-    pub db: Db,
-    pub settings: Settings,
-    pub hasher: PasswordHasher,
-    pub policy: PasswordPolicy,
-    pub tokens: SharedTokens,
-    pub revocations: Arc<RevocationSet>,
-    /// PostgreSQL's LISTEN link for revocations (always down on SQLite).
-    pub notify_link: Arc<crate::auth::revocations::NotifyLink>,
-    /// Access tokens that passed full verification (`auth::caches`).
-    pub verified: Option<VerifiedTokens>,
-    /// Public profiles for `GET /api/me`, briefly.
-    pub users: UserCache,
+    pub engine: Engine,
     pub leptos: LeptosOptions,
 }
 
@@ -81,61 +65,17 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// Handlers reach the engine's flows and settings directly (`state.sign_in(…)`).
+impl std::ops::Deref for Inner {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
 impl AppState {
     pub fn new(inner: Inner) -> Self {
         AppState(Arc::new(inner))
-    }
-
-    /// Tells this server's revocation set at once; other servers learn it
-    /// from the database feed.
-    pub fn note_revoked(&self, sessions: &[uuid::Uuid], now: i64) {
-        self.revocations.insert(sessions.iter().map(|id| (*id, now)));
-    }
-
-    /// The password policy, off the async workers: zxcvbn's estimate is
-    /// CPU work an unauthenticated caller can ask for.
-    pub async fn check_password(
-        &self,
-        password: &str,
-        email: Option<&crate::core::identity::Email>,
-    ) -> ApiResult<Result<crate::core::password::NewPassword, Vec<String>>> {
-        let (policy, password, email) = (self.policy.clone(), password.to_string(), email.cloned());
-        Ok(self
-            .hasher
-            .offload(move || policy.check(&password, email.as_ref()))
-            .await?)
-    }
-
-    /// Records what a signed-in (or signing-in) user did from `client`;
-    /// the user is both actor and subject.
-    pub async fn audit_by(
-        &self,
-        client: &client::ClientInfo,
-        event: &str,
-        user_id: Option<uuid::Uuid>,
-        session_id: Option<uuid::Uuid>,
-        detail: Option<serde_json::Value>,
-    ) {
-        let ip = client.ip_string();
-        let record = NewAuditEvent {
-            event,
-            actor_id: user_id,
-            user_id,
-            session_id,
-            ip: Some(&ip),
-            user_agent: client.user_agent.as_deref(),
-            detail,
-        };
-        self.audit(record, crate::core::clock::now_ms()).await;
-    }
-
-    /// Records an audit event. A failure to record is logged, not returned:
-    /// the action it describes has already happened.
-    pub async fn audit(&self, event: NewAuditEvent<'_>, now: i64) {
-        let name = event.event.to_string();
-        if let Err(err) = self.db.record_audit(event, now).await {
-            tracing::error!(event = %name, error = %err, "audit event not recorded");
-        }
     }
 }
 
@@ -184,6 +124,18 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, serde_json::Value) {
     let doc = openapi::ApiDoc::openapi()
         .nest("/api", api_doc)
         .merge_from(well_known_doc);
+    // Everything under /api may carry personal data or credentials: no
+    // cache (browser, proxy or CDN) keeps any of it. One layer, so a new
+    // route cannot forget.
+    let api = api
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::PRAGMA,
+            HeaderValue::from_static("no-cache"),
+        ));
     let routes = Router::new().nest("/api", api).merge(well_known);
     (routes, openapi::finish(doc, &state.settings))
 }
@@ -200,8 +152,10 @@ pub fn router(state: AppState) -> Router {
     let shell = move || app::shell(leptos.clone());
     // Every page gets a CSP nonce and learns the server's auth settings.
     let facts = app::facts::ServerFacts {
-        auth_mode: app::facts::AuthMode::parse(state.settings.auth_mode.as_str()),
-        access_check: state.settings.access_check.as_str().to_string(),
+        auth_mode: state.settings.auth_mode,
+        access_check: state.settings.access_check,
+        password_min_chars: state.settings.password_min_chars,
+        session_cookie: state.settings.session_cookie.clone(),
     };
     let page_context = move || {
         leptos::nonce::provide_nonce();

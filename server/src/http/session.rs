@@ -17,34 +17,15 @@ use latchkey_types::{ErrorBody, LoginRequest, RegisterRequest, SessionLoginRespo
 use secrecy::ExposeSecret;
 use serde::de::IgnoredAny;
 
-use super::auth::{
-    audit_login, audit_registered, audit_session_event, no_store, registration_failed, validate_registration,
-    verify_credentials,
-};
+use super::auth::signed_in_response;
 use super::client::ClientInfo;
-use super::cookies::{cleared_session_cookie, read_session_secret, session_cookie};
-use super::extract::{AuthUser, Credential, invalid_token};
+use super::cookies::{cleared_session_cookie, read_session_secret};
+use super::extract::{AuthUser, invalid_token};
 use super::json::ApiJson;
 use super::{ApiResult, AppState};
-use crate::auth::cookie_sessions::{self, CookieIssued};
-use crate::auth::sessions;
-use crate::store::sessions::RevokeReason;
-use crate::store::users::UserRecord;
-
-fn session_response(
-    state: &AppState,
-    status: StatusCode,
-    jar: CookieJar,
-    user: &UserRecord,
-    issued: CookieIssued,
-) -> Response {
-    let jar = jar.add(session_cookie(&state.settings, &issued.secret, issued.max_age));
-    let body = SessionLoginResponse {
-        user: user.to_api(),
-        csrf_token: issued.csrf_token.expose_secret().to_string(),
-    };
-    no_store((status, jar, axum::Json(body)).into_response())
-}
+use crate::auth::Credential;
+use crate::auth::access::reveal_csrf;
+use crate::store::sessions::SessionKind;
 
 /// Signs in (session mode): the session cookie and the CSRF token.
 #[utoipa::path(
@@ -63,24 +44,15 @@ pub async fn login(
     jar: CookieJar,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let user = verify_credentials(&state, &client, &body).await?;
+    let signed_in = state.sign_in(&body, SessionKind::Cookie, &client).await?;
     // A session id the browser already had is never adopted (fixation);
-    // if it named a live session, that session is over now.
-    if let Some(presented) = read_session_secret(&jar, &state.settings) {
-        cookie_sessions::end_presented(&state, &presented).await?;
+    // if it named a live session of anyone's, that session is over now.
+    if let Some(presented) = read_session_secret(&jar, &state.settings)
+        && let Ok(previous) = state.authenticate_session_cookie(presented).await
+    {
+        state.sign_out(&previous, &client).await?;
     }
-    let issued = cookie_sessions::start(&state, &user, &client).await?;
-    let detail = serde_json::json!({ "mode": "session" });
-    audit_login(
-        &state,
-        &client,
-        Some(&user),
-        Some(issued.session_id),
-        "login.succeeded",
-        Some(detail),
-    )
-    .await;
-    Ok(session_response(&state, StatusCode::OK, jar, &user, issued))
+    Ok(signed_in_response(&state, StatusCode::OK, jar, signed_in))
 }
 
 /// Creates an account and signs it in (session mode). Not in API.md's
@@ -102,32 +74,40 @@ pub async fn register(
     jar: CookieJar,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
-    let account = validate_registration(&state, &client, &body).await?;
-    let (user, issued) = cookie_sessions::register(&state, account.new_user(), &client)
-        .await
-        .map_err(registration_failed)?;
-    audit_registered(&state, &client, &user, issued.session_id).await;
-    Ok(session_response(&state, StatusCode::CREATED, jar, &user, issued))
+    let signed_in = state.register(&body, SessionKind::Cookie, &client).await?;
+    Ok(signed_in_response(&state, StatusCode::CREATED, jar, signed_in))
 }
 
 /// `GET /api/session`: `{user, csrf_token}` for the session cookie sent;
 /// 401 (and the cookie cleared) when there is no live one.
 #[utoipa::path(
     get, path = "/session", tag = "session",
-    security(("session" = [])),
-    responses((status = 200, description = "Who is signed in, and the session's CSRF token.", body = SessionLoginResponse))
+    security((), ("session" = [])),
+    responses(
+        (status = 200, description = "Who is signed in, and the session's CSRF token.", body = SessionLoginResponse),
+        (status = 204, description = "No session cookie was sent: nobody is signed in (a signed-out page load)."),
+    )
 )]
-pub async fn current(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Response> {
-    let Credential::SessionCookie(secret, session) = &auth.credential else {
+pub async fn current(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    auth: Result<AuthUser, super::ApiError>,
+) -> ApiResult<Response> {
+    // No session cookie at all: a signed-out page load, nothing wrong.
+    if jar.get(&state.settings.session_cookie).is_none() && auth.is_err() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let auth = auth?;
+    let Credential::SessionCookie(secret, found) = &auth.credential else {
         return Err(invalid_token());
     };
-    let csrf_token = cookie_sessions::reveal_csrf(secret, session).ok_or_else(invalid_token)?;
-    let user = state.db.find_user(auth.user_id).await?.ok_or_else(invalid_token)?;
+    let csrf_token = reveal_csrf(secret, found).ok_or_else(invalid_token)?;
+    let user = state.current_user(&auth).await?;
     let body = SessionLoginResponse {
         user: user.to_api(),
         csrf_token: csrf_token.expose_secret().to_string(),
     };
-    Ok(no_store(axum::Json(body).into_response()))
+    Ok(axum::Json(body).into_response())
 }
 
 /// Ends the session the request authenticated with (`AuthUser` has already
@@ -145,9 +125,7 @@ pub async fn logout(
     auth: AuthUser,
     ApiJson(_): ApiJson<IgnoredAny>,
 ) -> ApiResult<Response> {
-    if sessions::end_session(&state, auth.session_id, RevokeReason::Logout).await? {
-        audit_session_event(&state, &client, "logout", auth.user_id, Some(auth.session_id)).await;
-    }
+    state.sign_out(&auth, &client).await?;
     let jar = jar.add(cleared_session_cookie(&state.settings));
-    Ok(no_store((StatusCode::NO_CONTENT, jar).into_response()))
+    Ok((StatusCode::NO_CONTENT, jar).into_response())
 }

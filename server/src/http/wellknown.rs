@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use crate::auth::keys::JWKS_MAX_AGE_SECS;
 
 #[utoipa::path(
     get, path = "/.well-known/jwks.json", tag = "meta",
@@ -14,10 +15,11 @@ use super::AppState;
 )]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let mut response = Json(state.tokens.current().keyring().jwks()).into_response();
-    // Short: a rotated-in key must reach verifiers well before it signs
-    // tokens they have to check.
+    // Short: a rotated-in key must reach verifiers before it signs tokens
+    // they have to check (`keys::KEY_ACTIVATION_MS`).
+    let cache = format!("public, max-age={JWKS_MAX_AGE_SECS}");
     response
         .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+        .insert(header::CACHE_CONTROL, HeaderValue::from_str(&cache).expect("ASCII"));
     response
 }

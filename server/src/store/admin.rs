@@ -1,10 +1,7 @@
-//! Queries of the admin area: user search and the role/disabled update with
-//! its last-admin rule.
+//! Queries of the admin area: the user search. (The role/disabled change
+//! is a transaction over several tables: `accounts.rs`.)
 
-use uuid::Uuid;
-
-use super::sessions::{RevokeReason, revoke_user_sessions_in};
-use super::users::UserRecord;
+use super::users::{UserRecord, UserRow, user_records};
 use super::{Db, StoreError};
 
 /// `%`, `_` and the escape character itself match literally in a search.
@@ -21,24 +18,6 @@ fn like_pattern(query: &str) -> String {
     pattern
 }
 
-/// What an admin asked to change.
-#[derive(Debug, Clone, Copy)]
-pub struct UserChange {
-    pub role: Option<latchkey_types::Role>,
-    pub disabled: Option<bool>,
-}
-
-#[derive(Debug)]
-pub enum UserChangeOutcome {
-    Updated {
-        user: UserRecord,
-        revoked: Vec<Uuid>,
-    },
-    NotFound,
-    /// The change would leave no enabled admin.
-    LastAdmin,
-}
-
 impl Db {
     /// Users whose email or display name contains `query` (case-insensitive,
     /// matched literally), oldest first, one page; and the total count.
@@ -49,7 +28,7 @@ impl Db {
         offset: i64,
     ) -> Result<(Vec<UserRecord>, i64), StoreError> {
         let pattern = like_pattern(query);
-        let users = sqlx::query_as(concat!(
+        let users: Vec<UserRow> = sqlx::query_as(concat!(
             "SELECT ",
             user_columns!(),
             " FROM users WHERE email_key LIKE $1 ESCAPE '\\' OR display_name_key LIKE $1 ESCAPE '\\' \
@@ -67,66 +46,7 @@ impl Db {
         .bind(&pattern)
         .fetch_one(&self.pool)
         .await?;
-        Ok((users, total))
-    }
-
-    /// Applies a role/disabled change in one transaction. Demotion or
-    /// disabling revokes every session of the user in the same transaction,
-    /// so a role in an access token never outlives it; the last enabled
-    /// admin can be neither demoted nor disabled.
-    pub async fn change_user(&self, id: Uuid, change: UserChange, now: i64) -> Result<UserChangeOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Write first: on SQLite this takes the write lock before anything is
-        // read; on PostgreSQL it locks the admin rows being counted.
-        sqlx::query("UPDATE users SET updated_at = updated_at WHERE role = 'admin' OR id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let found: Option<UserRecord> =
-            sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(user) = found else {
-            return Ok(UserChangeOutcome::NotFound);
-        };
-        let was_admin = user.role() == latchkey_types::Role::Admin && !user.is_disabled();
-        let demoted = change.role == Some(latchkey_types::Role::User) && user.role() == latchkey_types::Role::Admin;
-        let disabling = change.disabled == Some(true) && !user.is_disabled();
-        if was_admin && (demoted || disabling) {
-            let enabled_admins: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL")
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if enabled_admins <= 1 {
-                return Ok(UserChangeOutcome::LastAdmin);
-            }
-        }
-        let role = change.role.unwrap_or(user.role());
-        let disabled_at = match change.disabled {
-            Some(true) => user.disabled_at.or(Some(now)),
-            Some(false) => None,
-            None => user.disabled_at,
-        };
-        sqlx::query("UPDATE users SET role = $1, disabled_at = $2, updated_at = $3 WHERE id = $4")
-            .bind(role.as_str())
-            .bind(disabled_at)
-            .bind(now)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let revoked = if demoted || disabling {
-            revoke_user_sessions_in(&mut tx, id, None, RevokeReason::AccountChanged, now).await?
-        } else {
-            Vec::new()
-        };
-        tx.commit().await?;
-        let user = UserRecord {
-            role: role.as_str().to_string(),
-            disabled_at,
-            ..user
-        };
-        Ok(UserChangeOutcome::Updated { user, revoked })
+        Ok((user_records(users)?, total))
     }
 }
 

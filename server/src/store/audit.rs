@@ -5,16 +5,63 @@ use latchkey_types::AuditEvent;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Db, StoreError};
+use super::{Db, StoreError, parse_uuid};
 use crate::core::clock::from_ms;
 
 /// User agents are attacker-chosen; keep what is useful and no more.
 const USER_AGENT_MAX_CHARS: usize = 256;
 
+/// Every event the audit log records, by the name it is stored under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    UserCreated,
+    UserRegistered,
+    LoginSucceeded,
+    LoginFailed,
+    /// An account or address hit its rate limit (the attempt was refused).
+    LoginRateLimited,
+    Logout,
+    LogoutAll,
+    SessionRevoked,
+    /// The oldest session made room for a new one past the per-user cap.
+    SessionEvicted,
+    RefreshReuseDetected,
+    /// A refresh of a disabled user's session ended it.
+    RefreshRefusedDisabled,
+    PasswordChanged,
+    PasswordChangeFailed,
+    AdminUserUpdated,
+    AdminSessionRevoked,
+    KeysRotated,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::UserCreated => "user.created",
+            Event::UserRegistered => "user.registered",
+            Event::LoginSucceeded => "login.succeeded",
+            Event::LoginFailed => "login.failed",
+            Event::LoginRateLimited => "login.rate_limited",
+            Event::Logout => "logout",
+            Event::LogoutAll => "logout_all",
+            Event::SessionRevoked => "session.revoked",
+            Event::SessionEvicted => "session.evicted",
+            Event::RefreshReuseDetected => "refresh.reuse_detected",
+            Event::RefreshRefusedDisabled => "refresh.refused_disabled",
+            Event::PasswordChanged => "password.changed",
+            Event::PasswordChangeFailed => "password.change_failed",
+            Event::AdminUserUpdated => "admin.user_updated",
+            Event::AdminSessionRevoked => "admin.session_revoked",
+            Event::KeysRotated => "keys.rotated",
+        }
+    }
+}
+
 /// One event to record.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct NewAuditEvent<'a> {
-    pub event: &'a str,
+    pub event: Event,
     pub actor_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     pub session_id: Option<Uuid>,
@@ -36,20 +83,22 @@ struct AuditRow {
     detail: Option<String>,
 }
 
-impl AuditRow {
-    fn into_api(self) -> AuditEvent {
-        let parse = |s: Option<String>| s.and_then(|s| Uuid::parse_str(&s).ok());
-        AuditEvent {
-            id: Uuid::parse_str(&self.id).unwrap_or_default(),
-            at: from_ms(self.at),
-            event: self.event,
-            actor_id: parse(self.actor_id),
-            user_id: parse(self.user_id),
-            session_id: parse(self.session_id),
-            ip: self.ip,
-            user_agent: self.user_agent,
-            detail: self.detail.and_then(|d| serde_json::from_str(&d).ok()),
-        }
+impl TryFrom<AuditRow> for AuditEvent {
+    type Error = StoreError;
+
+    fn try_from(row: AuditRow) -> Result<Self, StoreError> {
+        let parse = |s: Option<String>| s.as_deref().map(parse_uuid).transpose();
+        Ok(AuditEvent {
+            id: parse_uuid(&row.id)?,
+            at: from_ms(row.at),
+            event: row.event,
+            actor_id: parse(row.actor_id)?,
+            user_id: parse(row.user_id)?,
+            session_id: parse(row.session_id)?,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            detail: row.detail.and_then(|d| serde_json::from_str(&d).ok()),
+        })
     }
 }
 
@@ -84,7 +133,7 @@ impl Db {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(AuditRow::into_api).collect())
+        rows.into_iter().map(AuditEvent::try_from).collect()
     }
 
     /// Events about one user, newest first (tests and the admin area).
@@ -96,12 +145,12 @@ impl Db {
         .bind(user_id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(AuditRow::into_api).collect())
+        rows.into_iter().map(AuditEvent::try_from).collect()
     }
 }
 
 /// Records an audit event in the caller's transaction (or connection).
-pub(crate) async fn insert_audit(
+pub(super) async fn insert_audit(
     conn: &mut sqlx::AnyConnection,
     event: NewAuditEvent<'_>,
     now: i64,
@@ -115,7 +164,7 @@ pub(crate) async fn insert_audit(
     )
     .bind(Uuid::now_v7().to_string())
     .bind(now)
-    .bind(event.event)
+    .bind(event.event.as_str())
     .bind(event.actor_id.map(|u| u.to_string()))
     .bind(event.user_id.map(|u| u.to_string()))
     .bind(event.session_id.map(|u| u.to_string()))

@@ -6,13 +6,26 @@ use sqlx::FromRow;
 
 use super::{Db, StoreError};
 
-#[derive(Debug, Clone, FromRow)]
+/// A stored signing key. `Debug` leaves the private key out.
+#[derive(Clone, FromRow)]
 pub struct StoredKey {
     pub kid: String,
     pub algorithm: String,
     pub private_key_pem: String,
     pub created_at: i64,
     pub retired_at: Option<i64>,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("private_key_pem", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish()
+    }
 }
 
 impl Db {
@@ -25,27 +38,6 @@ impl Db {
         .bind(since)
         .fetch_all(&self.pool)
         .await?)
-    }
-
-    /// Adds a key and retires every other unretired one, in one transaction:
-    /// after it, exactly one key signs.
-    pub async fn add_signing_key(&self, kid: &str, pem: &str, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, algorithm, private_key_pem, created_at) VALUES ($1, 'EdDSA', $2, $3) \
-             ON CONFLICT (kid) DO UPDATE SET retired_at = NULL",
-        )
-        .bind(kid)
-        .bind(pem)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Adds a key only if no key signs yet (first start). Several replicas
@@ -62,5 +54,22 @@ impl Db {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_output_leaves_the_private_key_out() {
+        let key = super::StoredKey {
+            kid: "k1".into(),
+            algorithm: "EdDSA".into(),
+            private_key_pem: crate::core::tokens::generate_ed25519_pem(),
+            created_at: 0,
+            retired_at: None,
+        };
+        let printed = format!("{key:?}");
+        assert!(!printed.contains("PRIVATE KEY"), "{printed}");
+        assert!(printed.contains("k1"), "{printed}");
     }
 }

@@ -15,11 +15,13 @@ use sqlx::{AnyPool, Executor};
 
 #[macro_use]
 pub mod users;
+#[macro_use]
+pub mod sessions;
+pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod keys;
 pub mod rate_limits;
-pub mod sessions;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -59,6 +61,43 @@ pub enum StoreError {
     Conflict,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// A stored value the schema's constraints should have made impossible
+    /// (an id that is not a UUID, an unknown role): refused, never guessed.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// What a write that ended sessions returns: its own result and the ids it
+/// revoked, at the time it stamped them. Only the auth engine unwraps it
+/// (`Engine::publish`), and in the same step tells this server's
+/// revoked-session set, so no revocation can be written and not published.
+#[must_use = "revoked sessions must reach the revocation set through Engine::publish"]
+#[derive(Debug)]
+pub struct Revoked<T> {
+    pub(crate) value: T,
+    pub(crate) sessions: Vec<uuid::Uuid>,
+    pub(crate) at: i64,
+}
+
+impl<T> Revoked<T> {
+    pub(crate) fn new(value: T, sessions: Vec<uuid::Uuid>, at: i64) -> Self {
+        Revoked { value, sessions, at }
+    }
+
+    /// The session ids ended by this write.
+    pub fn sessions(&self) -> &[uuid::Uuid] {
+        &self.sessions
+    }
+
+    /// A look at the write's own result; taking it needs `Engine::publish`.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+}
+
+/// Reads a stored id; a malformed one is corruption, not the nil UUID.
+pub(crate) fn parse_uuid(raw: &str) -> Result<uuid::Uuid, StoreError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| StoreError::Corrupt(format!("id {raw:?} is not a UUID")))
 }
 
 impl StoreError {
@@ -75,6 +114,16 @@ impl Db {
     /// Connects (creating a SQLite file and its folder if needed) and checks
     /// the connection once, so a bad URL fails at start-up with one line.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, None).await
+    }
+
+    /// A pool of one connection, for a background task that must keep
+    /// working when the request pool is exhausted.
+    pub async fn connect_single(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, Some(1)).await
+    }
+
+    async fn connect_with(url: &str, max_connections: Option<u32>) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let url = match backend {
@@ -85,10 +134,10 @@ impl Db {
             .with_context(|| format!("DATABASE_URL {} is malformed", redact_url(&url)))?;
         let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(3))
-            .max_connections(match backend {
+            .max_connections(max_connections.unwrap_or(match backend {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
-            });
+            }));
         let pool_options = match backend {
             // WAL lets readers run beside the one writer; busy_timeout makes a
             // writer wait for the lock instead of failing at once.

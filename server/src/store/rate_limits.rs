@@ -35,15 +35,6 @@ impl Db {
         })
     }
 
-    /// Forgets a bucket (a successful login clears its account's failures).
-    pub async fn clear_rate_limit(&self, bucket: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM rate_limits WHERE bucket = $1")
-            .bind(bucket)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Drops buckets whose window ended long ago; keeps the table small.
     pub async fn prune_rate_limits(&self, older_than: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
@@ -52,4 +43,14 @@ impl Db {
             .await?
             .rows_affected())
     }
+}
+
+/// Forgets a bucket in the caller's transaction (a successful login clears
+/// its account's failures as part of starting the session).
+pub(super) async fn clear_in(conn: &mut sqlx::AnyConnection, bucket: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM rate_limits WHERE bucket = $1")
+        .bind(bucket)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

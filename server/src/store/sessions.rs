@@ -6,13 +6,15 @@
 //! other one finds the parent/successor pair the winner left behind. That
 //! holds on SQLite (one writer at a time) and on PostgreSQL (row lock, then
 //! re-evaluated `WHERE`), so a session never has two live tokens.
+//!
+//! Writes that revoke are `pub(super)` helpers run inside the transactions
+//! of `accounts.rs`, which hands their ids to the engine as `Revoked`.
 
+use latchkey_types::Role;
 use sqlx::{AnyConnection, FromRow};
-
-use super::users::{NewUser, UserRecord, insert_user};
 use uuid::Uuid;
 
-use super::{Backend, Db, StoreError};
+use super::{Db, StoreError, parse_uuid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionKind {
@@ -29,15 +31,26 @@ impl SessionKind {
             SessionKind::Cookie => "cookie",
         }
     }
+
+    fn parse(raw: &str) -> Result<Self, StoreError> {
+        match raw {
+            "jwt" => Ok(SessionKind::Jwt),
+            "cookie" => Ok(SessionKind::Cookie),
+            other => Err(StoreError::Corrupt(format!("session kind {other:?}"))),
+        }
+    }
 }
 
-#[derive(Debug, Clone, FromRow)]
+/// A session row. `Debug` leaves the hashes and the sealed secret out.
+#[derive(Clone)]
 pub struct SessionRecord {
-    pub id: String,
-    pub user_id: String,
-    pub kind: String,
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub kind: SessionKind,
     pub secret_hash: String,
     pub parent_hash: Option<String>,
+    /// JWT sessions: the successor sealed under its parent. Cookie sessions:
+    /// the CSRF token sealed under the session id.
     pub sealed_successor: Option<String>,
     pub rotated_at: Option<i64>,
     pub generation: i64,
@@ -51,19 +64,112 @@ pub struct SessionRecord {
     pub ip: Option<String>,
 }
 
+impl std::fmt::Debug for SessionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("kind", &self.kind)
+            .field("generation", &self.generation)
+            .field("created_at", &self.created_at)
+            .field("idle_expires_at", &self.idle_expires_at)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
+}
+
 impl SessionRecord {
-    pub fn id(&self) -> Uuid {
-        Uuid::parse_str(&self.id).unwrap_or_default()
-    }
-
-    pub fn user_id(&self) -> Uuid {
-        Uuid::parse_str(&self.user_id).unwrap_or_default()
-    }
-
     /// Live: not revoked, and inside both its idle and absolute lifetime.
     pub fn is_live(&self, now_ms: i64) -> bool {
         self.revoked_at.is_none() && now_ms < self.idle_expires_at && now_ms < self.expires_at
     }
+}
+
+#[derive(FromRow)]
+struct SessionRow {
+    id: String,
+    user_id: String,
+    kind: String,
+    secret_hash: String,
+    parent_hash: Option<String>,
+    sealed_successor: Option<String>,
+    rotated_at: Option<i64>,
+    generation: i64,
+    csrf_hash: Option<String>,
+    created_at: i64,
+    last_seen_at: i64,
+    idle_expires_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+    user_agent: Option<String>,
+    ip: Option<String>,
+}
+
+impl TryFrom<SessionRow> for SessionRecord {
+    type Error = StoreError;
+
+    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+        Ok(SessionRecord {
+            id: parse_uuid(&r.id)?,
+            user_id: parse_uuid(&r.user_id)?,
+            kind: SessionKind::parse(&r.kind)?,
+            secret_hash: r.secret_hash,
+            parent_hash: r.parent_hash,
+            sealed_successor: r.sealed_successor,
+            rotated_at: r.rotated_at,
+            generation: r.generation,
+            csrf_hash: r.csrf_hash,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            idle_expires_at: r.idle_expires_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+            user_agent: r.user_agent,
+            ip: r.ip,
+        })
+    }
+}
+
+/// A session and what its user is now: what a request authenticated by a
+/// session cookie (or a Bearer token under `session-lookup`) is checked
+/// against, in one indexed read.
+#[derive(Debug, Clone)]
+pub struct SessionWithUser {
+    pub session: SessionRecord,
+    pub role: Role,
+    pub user_disabled: bool,
+}
+
+impl SessionWithUser {
+    /// Live, and its user still enabled.
+    pub fn is_live(&self, now_ms: i64) -> bool {
+        !self.user_disabled && self.session.is_live(now_ms)
+    }
+}
+
+#[derive(FromRow)]
+struct SessionWithUserRow {
+    #[sqlx(flatten)]
+    session: SessionRow,
+    role: String,
+    disabled_at: Option<i64>,
+}
+
+impl TryFrom<SessionWithUserRow> for SessionWithUser {
+    type Error = StoreError;
+
+    fn try_from(r: SessionWithUserRow) -> Result<Self, StoreError> {
+        Ok(SessionWithUser {
+            session: r.session.try_into()?,
+            role: Role::parse(&r.role).ok_or_else(|| StoreError::Corrupt(format!("role {:?}", r.role)))?,
+            user_disabled: r.disabled_at.is_some(),
+        })
+    }
+}
+
+fn one<R, T: TryFrom<R, Error = StoreError>>(row: Option<R>) -> Result<Option<T>, StoreError> {
+    row.map(T::try_from).transpose()
 }
 
 macro_rules! session_columns {
@@ -72,41 +178,6 @@ macro_rules! session_columns {
          s.generation, s.csrf_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.expires_at, \
          s.revoked_at, s.user_agent, s.ip"
     };
-}
-
-/// A session-cookie request's view of its session and user: everything the
-/// extractor needs, in one indexed read.
-#[derive(Debug, Clone, FromRow)]
-pub struct CookieSessionRow {
-    pub id: String,
-    pub user_id: String,
-    pub csrf_hash: Option<String>,
-    /// The CSRF token sealed under the session id (`seal_under`), so the
-    /// browser can be told it again after a reload.
-    pub sealed_csrf: Option<String>,
-    pub last_seen_at: i64,
-    pub idle_expires_at: i64,
-    pub expires_at: i64,
-    pub revoked_at: Option<i64>,
-    pub role: String,
-    pub disabled_at: Option<i64>,
-}
-
-impl CookieSessionRow {
-    pub fn id(&self) -> Uuid {
-        Uuid::parse_str(&self.id).unwrap_or_default()
-    }
-
-    pub fn user_id(&self) -> Uuid {
-        Uuid::parse_str(&self.user_id).unwrap_or_default()
-    }
-
-    pub fn is_live(&self, now_ms: i64) -> bool {
-        self.revoked_at.is_none()
-            && self.disabled_at.is_none()
-            && now_ms < self.idle_expires_at
-            && now_ms < self.expires_at
-    }
 }
 
 pub struct NewSession<'a> {
@@ -134,7 +205,6 @@ pub enum RevokeReason {
     AdminRevoked,
     RefreshReuse,
     SessionLimit,
-    Expired,
     AccountChanged,
 }
 
@@ -148,7 +218,6 @@ impl RevokeReason {
             RevokeReason::AdminRevoked => "admin_revoked",
             RevokeReason::RefreshReuse => "refresh_reuse",
             RevokeReason::SessionLimit => "session_limit",
-            RevokeReason::Expired => "expired",
             RevokeReason::AccountChanged => "account_changed",
         }
     }
@@ -176,79 +245,58 @@ pub struct Rotation<'a> {
 }
 
 impl Db {
-    /// Inserts a session (and, for JWT sessions, its first refresh token),
-    /// then revokes the user's oldest live sessions past `max_live`. One
-    /// transaction: either all of it happens or none. Returns the ids that
-    /// were revoked to make room.
-    pub async fn create_session(&self, new: NewSession<'_>, max_live: u32) -> Result<Vec<Uuid>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let evicted = insert_session(&mut tx, self.backend, new, max_live).await?;
-        tx.commit().await?;
-        Ok(evicted)
-    }
-
-    /// Registration: the user and their first session, or neither.
-    pub async fn create_user_with_session(
-        &self,
-        user: NewUser<'_>,
-        mut session: NewSession<'_>,
-        max_live: u32,
-    ) -> Result<UserRecord, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let record = insert_user(&mut tx, user).await?;
-        session.user_id = record.id();
-        insert_session(&mut tx, self.backend, session, max_live).await?;
-        tx.commit().await?;
-        Ok(record)
-    }
-
     pub async fn find_session(&self, id: Uuid) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(sqlx::query_as(concat!(
+        let row: Option<SessionRow> = sqlx::query_as(concat!(
             "SELECT ",
             session_columns!(),
             " FROM sessions s WHERE s.id = $1"
         ))
         .bind(id.to_string())
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        one(row)
+    }
+
+    /// A session with its user's current role and status (`session-lookup`).
+    pub async fn find_session_with_user(&self, id: Uuid) -> Result<Option<SessionWithUser>, StoreError> {
+        let row: Option<SessionWithUserRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            session_columns!(),
+            ", u.role, u.disabled_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        one(row)
     }
 
     /// The session a refresh token was ever issued for (current or not).
     pub async fn find_session_by_refresh_hash(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(sqlx::query_as(concat!(
+        let row: Option<SessionRow> = sqlx::query_as(concat!(
             "SELECT ",
             session_columns!(),
             " FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1"
         ))
         .bind(token_hash)
         .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    /// The session whose live secret (session cookie) has this hash.
-    pub async fn find_session_by_secret_hash(&self, secret_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(sqlx::query_as(concat!(
-            "SELECT ",
-            session_columns!(),
-            " FROM sessions s WHERE s.secret_hash = $1"
-        ))
-        .bind(secret_hash)
-        .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        one(row)
     }
 
     /// The cookie session whose id hashes to `secret_hash`, with its user's
     /// role and status. Only `kind = 'cookie'` rows: a refresh token is never
     /// a session id.
-    pub async fn find_cookie_session(&self, secret_hash: &str) -> Result<Option<CookieSessionRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT s.id, s.user_id, s.csrf_hash, s.sealed_successor AS sealed_csrf, s.last_seen_at, s.idle_expires_at, s.expires_at, s.revoked_at, \
-             u.role, u.disabled_at FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.secret_hash = $1 AND s.kind = 'cookie'",
-        )
+    pub async fn find_cookie_session(&self, secret_hash: &str) -> Result<Option<SessionWithUser>, StoreError> {
+        let row: Option<SessionWithUserRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            session_columns!(),
+            ", u.role, u.disabled_at FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.secret_hash = $1 AND s.kind = 'cookie'"
+        ))
         .bind(secret_hash)
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        one(row)
     }
 
     /// Gives a live cookie session a new id (privilege change: the old
@@ -326,35 +374,9 @@ impl Db {
         Ok(())
     }
 
-    /// Revokes one session; true if it was live until now.
-    pub async fn revoke_session(&self, id: Uuid, reason: RevokeReason, now: i64) -> Result<bool, StoreError> {
-        let changed = sqlx::query(
-            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(reason.as_str())
-        .bind(id.to_string())
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(changed == 1)
-    }
-
-    /// Revokes every live session of a user except `keep`; returns their ids.
-    pub async fn revoke_user_sessions(
-        &self,
-        user_id: Uuid,
-        keep: Option<Uuid>,
-        reason: RevokeReason,
-        now: i64,
-    ) -> Result<Vec<Uuid>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        revoke_user_sessions_in(&mut conn, user_id, keep, reason, now).await
-    }
-
     /// A user's live sessions, newest first.
     pub async fn live_sessions(&self, user_id: Uuid, now: i64) -> Result<Vec<SessionRecord>, StoreError> {
-        Ok(sqlx::query_as(concat!(
+        let rows: Vec<SessionRow> = sqlx::query_as(concat!(
             "SELECT ",
             session_columns!(),
             " FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL \
@@ -363,7 +385,8 @@ impl Db {
         .bind(user_id.to_string())
         .bind(now)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        rows.into_iter().map(SessionRecord::try_from).collect()
     }
 
     /// Deletes sessions that ended (revoked, idle or past their lifetime)
@@ -415,31 +438,20 @@ impl Db {
                 .bind(since)
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, at)| Some((Uuid::parse_str(&id).ok()?, at)))
-            .collect())
+        rows.into_iter().map(|(id, at)| Ok((parse_uuid(&id)?, at))).collect()
     }
 }
 
 /// Inserts a session (and, for JWT sessions, its first refresh token) in the
 /// caller's transaction, then revokes the user's oldest live sessions past
-/// `max_live`; returns the ids revoked to make room.
-async fn insert_session(
+/// `max_live`; returns the ids revoked to make room. The caller holds the
+/// user's row lock (`users::lock_user`), so two sign-ins of one user cannot
+/// both miss each other's row when counting against the cap.
+pub(super) async fn insert_session(
     conn: &mut AnyConnection,
-    backend: Backend,
     new: NewSession<'_>,
     max_live: u32,
 ) -> Result<Vec<Uuid>, StoreError> {
-    // Two sign-ins of one user committing at once must not both miss the
-    // other's row when counting against the cap. SQLite has one writer at a
-    // time already; PostgreSQL needs the user row locked first.
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-            .bind(new.user_id.to_string())
-            .execute(&mut *conn)
-            .await?;
-    }
     let id = new.id.to_string();
     let user_id = new.user_id.to_string();
     sqlx::query(
@@ -482,20 +494,17 @@ async fn insert_session(
     .await?;
     let mut evicted = Vec::new();
     for (old_id,) in live.into_iter().skip(max_live as usize) {
-        sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL")
-            .bind(new.now)
-            .bind(RevokeReason::SessionLimit.as_str())
-            .bind(&old_id)
-            .execute(&mut *conn)
-            .await?;
-        evicted.extend(Uuid::parse_str(&old_id).ok());
+        let old_id = parse_uuid(&old_id)?;
+        if revoke_session_in(conn, old_id, RevokeReason::SessionLimit, new.now).await? {
+            evicted.push(old_id);
+        }
     }
     Ok(evicted)
 }
 
 /// Revokes every live session of a user except `keep`, in the caller's
 /// transaction; returns their ids.
-pub(crate) async fn revoke_user_sessions_in(
+pub(super) async fn revoke_user_sessions_in(
     conn: &mut AnyConnection,
     user_id: Uuid,
     keep: Option<Uuid>,
@@ -513,5 +522,24 @@ pub(crate) async fn revoke_user_sessions_in(
     .bind(keep)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().filter_map(|(id,)| Uuid::parse_str(&id).ok()).collect())
+    rows.into_iter().map(|(id,)| parse_uuid(&id)).collect()
+}
+
+/// Revokes one session in the caller's transaction; true if it was live
+/// until now.
+pub(super) async fn revoke_session_in(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    reason: RevokeReason,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let changed =
+        sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(reason.as_str())
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    Ok(changed == 1)
 }

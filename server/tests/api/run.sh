@@ -59,6 +59,7 @@ start_server() {
   # The limits would turn most of the run into 429s (they have tests of
   # their own); raised so the fuzzer reaches the handlers behind them.
   export LATCHKEY_RATE_ADDRESS_PER_MIN=1000000
+  export LATCHKEY_RATE_REFRESH_PER_MIN=1000000
   export LATCHKEY_RATE_ACCOUNT_FAILURES=1000000
   export RUST_LOG="${RUST_LOG:-warn}"
   "$bin" migrate >/dev/null

@@ -86,7 +86,7 @@ pub fn RevocationDemo() -> impl IntoView {
             <h2 id="demo-heading">"Watch a revocation"</h2>
             <p>
                 "Revoke the session this tab is signed in with, then keep sending the credential it held to "
-                <code>"GET /api/me"</code> " for up to " {PROBE_FOR_MS / 1000.0} " s. " {access_check_effect(&check)}
+                <code>"GET /api/me"</code> " for up to " {PROBE_FOR_MS / 1000.0} " s. " {access_check_effect(check)}
             </p>
             <Show
                 when=move || matches!(phase.get(), Phase::Ready | Phase::Running)

@@ -9,14 +9,12 @@
 //! the API, set the role in the database, sign in again (a token's role is
 //! fixed when it is issued).
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use crate::common::{Backend, GOOD_PASSWORD, SignedIn, TEST_USER_AGENT, TestApp, assert_error, bare_client};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Backend, GOOD_PASSWORD, SignedIn, TEST_USER_AGENT, TestApp, assert_error, bare_client};
 use latchkey_types::{AdminUser as AdminRow, AdminUserList, AuditEvent, Role, Session, User};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -436,7 +434,7 @@ async fn seed_search_users(app: &TestApp) -> SignedIn {
         ("Per%Cent@Example.com", None),
         ("under_score@example.com", None),
         ("o'brien@example.com", Some("Miles O'Brien")),
-        ("back\\slash@example.com", None),
+        ("backslash@example.com", Some("Back\\Slash")),
         ("plain@example.com", Some("100% Sure")),
         ("grace@example.com", Some("Grace_Hopper")),
         (BOB, Some("BOB the Builder")),
@@ -460,7 +458,7 @@ async fn users_search_matches_literally_and_case_insensitively(backend: Backend)
         ("_", &["under_score@example.com", "grace@example.com"]),
         ("%_", &[]),
         ("r%c", &["Per%Cent@Example.com"]),
-        ("\\", &["back\\slash@example.com"]),
+        ("\\", &["backslash@example.com"]),
         ("\\%", &[]),
         // Quotes are data, not SQL.
         ("'", &["o'brien@example.com"]),
@@ -489,12 +487,12 @@ async fn users_search_folds_case_beyond_ascii(backend: Backend) {
     let app = spawn(backend).await;
     let ada = make_admin(&app, ADA, None).await;
     register_as(&app, "ez@example.fr", Some("Émile Zola")).await;
-    register_as(&app, "Jörg.Ünal@Example.de", None).await;
+    register_as(&app, "ju@example.de", Some("Jörg Ünal")).await;
     for (q, expected) in [
         ("zola", "ez@example.fr"),
         ("émile", "ez@example.fr"),
         ("ÉMILE ZOLA", "ez@example.fr"),
-        ("JÖRG.ü", "Jörg.Ünal@Example.de"),
+        ("JÖRG ü", "ju@example.de"),
     ] {
         let list = list_users(&app, &ada.access_token, &[("q", q)]).await;
         assert_eq!(emails(&list), set(&[expected]), "q={q:?}");

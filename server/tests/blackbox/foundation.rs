@@ -1,9 +1,7 @@
 //! The skeleton's promises: health, migrations, headers, errors in the
 //! contract's shape, the body limit and the server-rendered app.
 
-mod common;
-
-use common::{Backend, TestApp, TestDb, assert_error};
+use crate::common::{Backend, TestApp, TestDb, assert_error};
 use latchkey::store::Db;
 
 async fn health_reports_the_database(backend: Backend) {
@@ -216,7 +214,7 @@ both_backends!(
 );
 
 mod housekeeping {
-    use super::common::{Backend, GOOD_PASSWORD, TestApp};
+    use crate::common::{Backend, GOOD_PASSWORD, TestApp};
 
     async fn ended_sessions_and_their_token_history_are_swept(backend: Backend) {
         let app = TestApp::spawn(backend).await;

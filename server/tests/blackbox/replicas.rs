@@ -5,14 +5,12 @@
 //!
 //! PostgreSQL only: SQLite is the single-machine backend.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{GOOD_PASSWORD, REFRESH_COOKIE, SignedIn, TestApp, TestDb, bare_client, postgres_admin_url};
+use crate::common::{GOOD_PASSWORD, REFRESH_COOKIE, SignedIn, TestApp, TestDb, bare_client, postgres_admin_url};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
@@ -61,12 +59,12 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_share_sessions_revocations_keys_and_rate_limits() {
-    if !common::postgres_available().await {
+    if !crate::common::postgres_available().await {
         return;
     }
     // A fresh database and three servers starting at once: they all migrate
     // it (sqlx holds an advisory lock), none fails.
-    let db = TestDb::new(common::Backend::Postgres).await;
+    let db = TestDb::new(crate::common::Backend::Postgres).await;
     let (a, b, c) = tokio::join!(
         TestApp::spawn_on(db.share(), &FLAGS),
         TestApp::spawn_on(db.share(), &FLAGS),
@@ -189,10 +187,10 @@ impl Proxy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_that_loses_its_database_fails_closed_and_recovers() {
-    if !common::postgres_available().await {
+    if !crate::common::postgres_available().await {
         return;
     }
-    let a = TestApp::spawn_with(common::Backend::Postgres, &FLAGS).await;
+    let a = TestApp::spawn_with(crate::common::Backend::Postgres, &FLAGS).await;
     let admin = url::Url::parse(&postgres_admin_url()).unwrap();
     let upstream = tokio::net::lookup_host((admin.host_str().unwrap(), admin.port().unwrap_or(5432)))
         .await

@@ -5,12 +5,10 @@
 //! inside the grace window, that token still renews (the swap either
 //! committed, and the parent is forgiven, or it did not, and it is live).
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Backend, GOOD_PASSWORD, REFRESH_COOKIE, TestDb, bare_client, set_cookie};
+use crate::common::{Backend, GOOD_PASSWORD, REFRESH_COOKIE, TestDb, bare_client, set_cookie};
 use serde_json::json;
 
 struct Server {
@@ -24,6 +22,7 @@ fn start(db: &TestDb, port: u16) -> Server {
         .env("DATABASE_URL", &db.url)
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LATCHKEY_RATE_ADDRESS_PER_MIN", "100000000")
+        .env("LATCHKEY_RATE_REFRESH_PER_MIN", "100000000")
         .env("LATCHKEY_REFRESH_GRACE_SECS", "10")
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())

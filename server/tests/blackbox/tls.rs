@@ -3,11 +3,9 @@
 //! defaults to https, and every response carries HSTS. The certificate is a
 //! test fixture for 127.0.0.1 signed by a throwaway test CA (tests/fixtures/).
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};

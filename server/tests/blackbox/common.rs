@@ -170,6 +170,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub db: TestDb,
+    /// The server's clock: `advance` it instead of sleeping.
+    pub clock: latchkey::core::clock::Clock,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -410,7 +412,10 @@ impl TestApp {
         args.extend(flags.iter().map(|f| f.to_string()));
         let config = ConfigOnly::try_parse_from(args).expect("test flags parse").config;
         let settings = config.validate().expect("test settings are valid");
-        let state = latchkey::build_state(settings).await.expect("server state");
+        let clock = latchkey::core::clock::Clock::default();
+        let state = latchkey::build_state_with_clock(settings, clock.clone())
+            .await
+            .expect("server state");
         let (tx, rx) = oneshot::channel();
         tokio::spawn(latchkey::serve(state.clone(), listener, async {
             let _ = rx.await;
@@ -426,6 +431,7 @@ impl TestApp {
             client,
             state,
             db,
+            clock,
             shutdown: Some(tx),
         }
     }
@@ -435,4 +441,13 @@ impl TestApp {
     pub async fn spawn_replica(&self, flags: &[&str]) -> TestApp {
         TestApp::spawn_on(self.db.share(), flags).await
     }
+}
+
+/// One claim of an access token, read without checks (the server checks).
+pub fn claim(token: &str, name: &str) -> Option<String> {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims[name].as_str().map(str::to_owned)
 }

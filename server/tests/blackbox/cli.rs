@@ -1,12 +1,10 @@
 //! The `latchkey` binary's command line, good and bad paths, run as a
 //! process the way an operator runs it.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::{Backend, TestDb};
+use crate::common::{Backend, TestDb};
 use latchkey::store::Db;
 
 fn latchkey(db_url: &str, args: &[&str], stdin: &str) -> Output {
@@ -65,12 +63,12 @@ async fn user_create_makes_an_account_that_can_be_found(backend: Backend) {
     let store = Db::connect(&db.url).await.unwrap();
     let email = latchkey::core::identity::Email::parse("ada@example.com").unwrap();
     let user = store.find_user_by_email(&email).await.unwrap().expect("user stored");
-    assert_eq!(user.role, "admin");
+    assert_eq!(user.role, latchkey_types::Role::Admin);
     assert_eq!(user.display_name.as_deref(), Some("Ada"));
     assert!(user.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     assert!(!user.password_hash.contains("correct horse"));
     // Recorded in the audit log, in the same transaction as the account.
-    let events = store.audit_events(10, None, None, Some(user.id())).await.unwrap();
+    let events = store.audit_events(10, None, None, Some(user.id)).await.unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].event, "user.created");
     assert_eq!(events[0].actor_id, None);
@@ -199,8 +197,8 @@ fn kid_of(token: &str) -> String {
 /// signs with the new key within seconds, and a token signed before keeps
 /// working until it expires.
 async fn keys_rotate_reaches_a_running_server(backend: Backend) {
-    let app = common::TestApp::spawn(backend).await;
-    let before = app.register("rotate@example.com", common::GOOD_PASSWORD).await;
+    let app = crate::common::TestApp::spawn(backend).await;
+    let before = app.register("rotate@example.com", crate::common::GOOD_PASSWORD).await;
     let out = latchkey(&app.db.url, &["keys", "rotate"], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let new_kid = String::from_utf8_lossy(&out.stdout)
@@ -222,7 +220,7 @@ async fn keys_rotate_reaches_a_running_server(backend: Backend) {
         assert!(std::time::Instant::now() < deadline, "the new key was never published");
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
-    let meanwhile = app.login("rotate@example.com", common::GOOD_PASSWORD).await;
+    let meanwhile = app.login("rotate@example.com", crate::common::GOOD_PASSWORD).await;
     assert_eq!(
         kid_of(&meanwhile.access_token),
         kid_of(&before.access_token),
@@ -231,7 +229,7 @@ async fn keys_rotate_reaches_a_running_server(backend: Backend) {
     // ...then, after its activation delay, it signs.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(17);
     let after = loop {
-        let signed_in = app.login("rotate@example.com", common::GOOD_PASSWORD).await;
+        let signed_in = app.login("rotate@example.com", crate::common::GOOD_PASSWORD).await;
         if kid_of(&signed_in.access_token) == new_kid || std::time::Instant::now() > deadline {
             break signed_in;
         }

@@ -5,15 +5,13 @@
 //! work at the end.
 //!
 //! The short variant runs with `make test`; the long one is
-//! `LATCHKEY_SOAK_USERS=200 LATCHKEY_SOAK_SECS=60 cargo test -p latchkey --test soak -- --nocapture`.
-
-mod common;
+//! `LATCHKEY_SOAK_USERS=200 LATCHKEY_SOAK_SECS=60 cargo test -p latchkey --test blackbox soak -- --nocapture`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Backend, GOOD_PASSWORD, REFRESH_COOKIE, SignedIn, TestApp, bare_client, set_cookie};
+use crate::common::{Backend, GOOD_PASSWORD, REFRESH_COOKIE, SignedIn, TestApp, bare_client, set_cookie};
 use tokio::sync::Semaphore;
 
 fn setting(name: &str, default: u64) -> u64 {
@@ -73,8 +71,17 @@ async fn user_loop(app: Arc<TestApp>, mut signed: SignedIn, until: Instant, tall
 async fn soak(backend: Backend) {
     let users = setting("LATCHKEY_SOAK_USERS", 40) as usize;
     let secs = setting("LATCHKEY_SOAK_SECS", 6);
-    let app =
-        Arc::new(TestApp::spawn_with(backend, &["--rate-address-per-min=100000000", "--refresh-grace-secs=5"]).await);
+    let app = Arc::new(
+        TestApp::spawn_with(
+            backend,
+            &[
+                "--rate-address-per-min=100000000",
+                "--rate-refresh-per-min=100000000",
+                "--refresh-grace-secs=5",
+            ],
+        )
+        .await,
+    );
     // Sign-ups a few at a time: argon2 is bounded on purpose, and a
     // thundering herd of them would be shed with 503 by design.
     let gate = Arc::new(Semaphore::new(4));

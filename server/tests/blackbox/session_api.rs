@@ -4,11 +4,11 @@
 //! Cookies go out by hand: reqwest never sends a `Secure` cookie over plain
 //! HTTP, and each test decides exactly what the "browser" holds.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Backend, GOOD_PASSWORD, REFRESH_COOKIE, SetCookie, TestApp, assert_error, bare_client, set_cookie};
+use crate::common::{
+    Backend, GOOD_PASSWORD, REFRESH_COOKIE, SetCookie, TestApp, assert_error, bare_client, set_cookie,
+};
 use serde_json::{Value, json};
 
 const SESSION_COOKIE: &str = "__Host-latchkey-session";
@@ -206,8 +206,18 @@ async fn session_login_sets_a_host_cookie_and_returns_a_csrf_token(backend: Back
         assert_eq!(stored, 0, "a secret is stored in the clear");
     }
 
-    // Without the cookie there is nothing to report.
-    assert_error(app.get("/api/session").await, 401, "invalid_token").await;
+    // Without the cookie nobody is signed in: nothing to report, no error
+    // (a signed-out page load). A cookie that names no session is refused.
+    let nobody = bare_client().get(app.url("/api/session")).send().await.unwrap();
+    assert_eq!(nobody.status(), 204);
+    assert!(set_cookie(&nobody, SESSION_COOKIE).is_none());
+    let dead = bare_client()
+        .get(app.url("/api/session"))
+        .header("cookie", format!("{SESSION_COOKIE}=not-a-session-we-issued"))
+        .send()
+        .await
+        .unwrap();
+    assert_cookie_refused(dead).await;
 }
 
 async fn session_register_creates_a_cookie_session_and_ignores_privileges(backend: Backend) {
@@ -399,39 +409,33 @@ async fn a_session_id_sent_at_login_is_never_adopted(backend: Backend) {
 }
 
 async fn idle_timeout_slides_and_the_absolute_lifetime_does_not(backend: Backend) {
-    let app = TestApp::spawn_with(backend, &["--refresh-idle-secs=2", "--session-max-secs=5"]).await;
+    let app = TestApp::spawn_with(backend, &["--refresh-idle-secs=60", "--session-max-secs=150"]).await;
     signed_up(&app, "sam@example.com").await;
 
-    // Used every 0.8 s, the session outlives its 2-second idle limit...
+    // Used every 40 s, the session outlives its 60-second idle limit...
     let busy = session_login(&app, "sam@example.com").await;
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_millis(4_000) {
-        tokio::time::sleep(Duration::from_millis(800)).await;
+    for step in 1..=3 {
+        app.clock.advance(Duration::from_secs(40));
         assert_eq!(
             me_with_cookie(&app, &busy).await.status(),
             200,
-            "an active session timed out at {:?}",
-            started.elapsed()
+            "an active session timed out after {} s",
+            step * 40
         );
     }
-    // ...but not its 5-second absolute lifetime, however busy.
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let response = me_with_cookie(&app, &busy).await;
-        if response.status() == 401 {
-            assert!(started.elapsed() >= Duration::from_millis(4_900), "ended early");
-            assert_cookie_refused(response).await;
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_millis(6_500),
-            "outlived its absolute lifetime"
-        );
-    }
+    // ...but not its 150-second absolute lifetime, however busy.
+    app.clock.advance(Duration::from_secs(31));
+    assert_cookie_refused(me_with_cookie(&app, &busy).await).await;
 
     // Left alone for longer than the idle limit, a session ends.
     let idle = session_login(&app, "sam@example.com").await;
-    tokio::time::sleep(Duration::from_millis(2_300)).await;
+    app.clock.advance(Duration::from_secs(59));
+    assert_eq!(
+        me_with_cookie(&app, &idle).await.status(),
+        200,
+        "ended before its idle limit"
+    );
+    app.clock.advance(Duration::from_secs(61));
     assert_cookie_refused(me_with_cookie(&app, &idle).await).await;
 }
 
@@ -542,23 +546,23 @@ async fn status_of(app: &TestApp, token: &str) -> u16 {
 
 async fn stateless_accepts_a_revoked_sessions_token_until_it_expires(backend: Backend) {
     let (app, replica) = replicas(backend, &["--access-check=stateless", "--access-ttl-secs=1"]).await;
-    let (token, revoked_at) = revoke_first_session(&app, &replica).await;
-    // Accepted everywhere after the revocation, as a pure JWT system does...
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let (token, _) = revoke_first_session(&app, &replica).await;
+    let advance = |by: Duration| {
+        for server in [&app, &replica] {
+            server.clock.advance(by);
+        }
+    };
+    // Accepted everywhere after the revocation, past `exp` (1 s) and inside
+    // the verifier's 5-second clock leeway, as a pure JWT system does...
+    advance(Duration::from_millis(1_200));
     assert_eq!(status_of(&app, &token).await, 200, "stateless checked the session");
     assert_eq!(status_of(&replica, &token).await, 200);
-    // ...until `exp` (1 s) plus the verifier's 5-second clock leeway.
-    loop {
-        if status_of(&app, &token).await == 401 {
-            break;
-        }
-        assert!(revoked_at.elapsed() < Duration::from_secs(8), "accepted long after exp");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(
-        revoked_at.elapsed() >= Duration::from_millis(4_500),
-        "refused before exp + leeway"
-    );
+    advance(Duration::from_secs(3));
+    assert_eq!(status_of(&app, &token).await, 200, "refused before exp + leeway");
+    // ...and refused once that is over.
+    advance(Duration::from_secs(2));
+    assert_eq!(status_of(&app, &token).await, 401, "accepted after exp + leeway");
+    assert_eq!(status_of(&replica, &token).await, 401);
 }
 
 async fn revocation_cache_refuses_within_a_second_on_every_server(backend: Backend) {
@@ -587,7 +591,7 @@ async fn session_lookup_refuses_at_once_on_every_server(backend: Backend) {
     // A live session's token still works, including a refreshed one.
     let live = app.login("dial@example.com", GOOD_PASSWORD).await;
     assert_eq!(status_of(&replica, &live.access_token).await, 200);
-    let renewed = common::SignedIn::from_response(app.refresh_with(&live.refresh).await).await;
+    let renewed = crate::common::SignedIn::from_response(app.refresh_with(&live.refresh).await).await;
     assert_eq!(status_of(&replica, &renewed.access_token).await, 200);
 }
 

@@ -1,0 +1,170 @@
+//! Checking a credential on a request: a Bearer access token (verified,
+//! then its session checked as `LATCHKEY_ACCESS_CHECK` says) or a session
+//! cookie (its row read, live, its user enabled). The HTTP edge extracts
+//! the raw credential and asks here; `Principal` is the answer.
+
+use latchkey_types::{AccessCheck, Role};
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+use super::engine::Engine;
+use super::error::{AuthError, AuthResult};
+use super::revocations::MAX_LAG_MS;
+use crate::core::clock::now_ms;
+use crate::core::secrets::{constant_time_eq, hash_token, open_sealed, random_token, seal_under};
+use crate::store::sessions::{SessionKind, SessionWithUser};
+
+/// Who a request is, once its credential checked out.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub role: Role,
+    pub credential: Credential,
+}
+
+/// What the request authenticated with.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Bearer,
+    /// The session cookie's value and the row it named.
+    SessionCookie(SecretString, Box<SessionWithUser>),
+}
+
+impl Engine {
+    /// Verifies an access token, then checks its session as
+    /// `LATCHKEY_ACCESS_CHECK` says.
+    pub async fn authenticate_bearer(&self, token: &str) -> AuthResult<Principal> {
+        let now = self.now();
+        let cached = self.verified.as_ref().and_then(|cache| cache.get(token, now / 1000));
+        let claims = match cached {
+            Some(claims) => claims,
+            None => {
+                let claims = self.tokens.current().verify(token, now / 1000).map_err(|err| {
+                    tracing::debug!(%err, "access token refused");
+                    AuthError::InvalidToken
+                })?;
+                if let Some(cache) = &self.verified {
+                    cache.insert(token, &claims);
+                }
+                claims
+            }
+        };
+        match self.settings.access_check {
+            AccessCheck::Stateless => {}
+            // The feed's freshness is about real elapsed time, not the
+            // session clock.
+            AccessCheck::RevocationCache => match self.revocations.check(&claims.sid, now_ms(), MAX_LAG_MS) {
+                Some(false) => {}
+                Some(true) => return Err(AuthError::InvalidToken),
+                None => {
+                    tracing::warn!("revocation set is stale; refusing Bearer tokens until it catches up");
+                    return Err(AuthError::Unavailable { retry_after_secs: 1 });
+                }
+            },
+            // Classic semantics: the row decides, and so does the user as
+            // stored now — a token whose role the user no longer has is
+            // refused, not honoured until it expires.
+            AccessCheck::SessionLookup => {
+                let found = self.db.find_session_with_user(claims.sid).await?;
+                let live = found.is_some_and(|s| {
+                    s.is_live(now)
+                        && s.session.user_id == claims.sub
+                        && s.session.kind == SessionKind::Jwt
+                        && s.role == claims.role
+                });
+                if !live {
+                    return Err(AuthError::InvalidToken);
+                }
+            }
+        }
+        Ok(Principal {
+            user_id: claims.sub,
+            session_id: claims.sid,
+            role: claims.role,
+            credential: Credential::Bearer,
+        })
+    }
+
+    /// The live cookie session `secret` names, with its user enabled;
+    /// `InvalidToken` for a forged, expired or revoked id, a disabled user,
+    /// or a JWT session's secret. Slides the idle expiry when due.
+    pub async fn authenticate_session_cookie(&self, secret: SecretString) -> AuthResult<Principal> {
+        let found = self
+            .db
+            .find_cookie_session(&hash_token(secret.expose_secret()))
+            .await?
+            .filter(|s| s.is_live(self.now()))
+            .ok_or(AuthError::InvalidToken)?;
+        self.touch_if_due(&found).await?;
+        Ok(Principal {
+            user_id: found.session.user_id,
+            session_id: found.session.id,
+            role: found.role,
+            credential: Credential::SessionCookie(secret, Box::new(found)),
+        })
+    }
+
+    /// Sliding renewal: pushes the idle end forward, at most once per tenth
+    /// of the idle lifetime (and at least once a minute) so a busy session
+    /// does not cost a write per request.
+    async fn touch_if_due(&self, found: &SessionWithUser) -> AuthResult<()> {
+        let now = self.now();
+        let idle_ms = self.settings.refresh_idle.as_millis() as i64;
+        if now - found.session.last_seen_at < (idle_ms / 10).clamp(1, 60_000) {
+            return Ok(());
+        }
+        let idle_expires_at = (now + idle_ms).min(found.session.expires_at);
+        self.db.touch_session(found.session.id, now, idle_expires_at).await?;
+        Ok(())
+    }
+
+    /// Gives the caller's cookie session a new id (after a privilege change
+    /// such as a new password); the old cookie stops working at once, the
+    /// CSRF token stays. `None` for a Bearer caller, or if the session
+    /// ended meanwhile.
+    pub(crate) async fn rekey_if_cookie(&self, auth: &Principal) -> AuthResult<Option<SecretString>> {
+        let Credential::SessionCookie(secret, found) = &auth.credential else {
+            return Ok(None);
+        };
+        let Some(csrf) = reveal_csrf(secret, found) else {
+            return Ok(None);
+        };
+        let new_secret = random_token();
+        let sealed = seal_under(new_secret.expose_secret(), csrf.expose_secret());
+        let rekeyed = self
+            .db
+            .rekey_cookie_session(
+                found.session.id,
+                &hash_token(new_secret.expose_secret()),
+                &sealed,
+                self.now(),
+            )
+            .await?;
+        Ok(rekeyed.then_some(new_secret))
+    }
+
+    /// Seconds the session cookie of `auth` should still live.
+    pub fn cookie_remaining_secs(&self, auth: &Principal) -> i64 {
+        match &auth.credential {
+            Credential::SessionCookie(_, found) => (found.session.expires_at - self.now()) / 1000,
+            Credential::Bearer => 0,
+        }
+    }
+}
+
+/// Whether `presented` is the session's CSRF token (compared as hashes, in
+/// constant time).
+pub fn csrf_matches(found: &SessionWithUser, presented: &str) -> bool {
+    let Some(expected) = found.session.csrf_hash.as_deref() else {
+        return false;
+    };
+    !presented.is_empty() && constant_time_eq(hash_token(presented).as_bytes(), expected.as_bytes())
+}
+
+/// The CSRF token of the session `secret` names, for a page that reloaded:
+/// sealed under the session id, so only whoever holds the cookie can
+/// read it back.
+pub fn reveal_csrf(secret: &SecretString, found: &SessionWithUser) -> Option<SecretString> {
+    open_sealed(secret.expose_secret(), found.session.sealed_successor.as_deref()?)
+}

@@ -1,0 +1,56 @@
+//! What the engine can answer besides success. The HTTP edge maps each
+//! variant to the contract's status and code in one place
+//! (`http::error`); nothing here knows about HTTP.
+
+use latchkey_types::FieldErrors;
+
+use crate::core::password::HashError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown email, wrong password or disabled account, alike.
+    #[error("the email or password is not right")]
+    InvalidCredentials,
+    /// A refresh token (or a session to end) that is missing, unknown,
+    /// expired, revoked or reused.
+    #[error("no live session for this refresh token")]
+    InvalidRefreshToken,
+    /// An access token or session cookie that does not name a live session.
+    #[error("the credential is missing, expired or no longer valid")]
+    InvalidToken,
+    /// The account changed (password, status) while this request was in
+    /// flight; nothing was done.
+    #[error("the account changed meanwhile")]
+    AccountChanged,
+    #[error("too many attempts")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the email is taken")]
+    EmailTaken,
+    #[error("some fields are not valid")]
+    Validation(FieldErrors),
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("the last enabled administrator")]
+    LastAdmin,
+    #[error("busy")]
+    Unavailable { retry_after_secs: u64 },
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(err: StoreError) -> Self {
+        AuthError::Store(err)
+    }
+}
+
+impl AuthError {
+    pub fn field(field: &str, problem: impl Into<String>) -> Self {
+        AuthError::Validation(FieldErrors::from([(field.to_string(), vec![problem.into()])]))
+    }
+}
+
+pub type AuthResult<T> = Result<T, AuthError>;

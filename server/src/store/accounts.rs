@@ -1,0 +1,293 @@
+//! Writes that span tables — users, sessions, refresh tokens, rate limits,
+//! the audit log — each one transaction, so an action and its record
+//! happen together or not at all. Every write here that ends sessions
+//! returns [`Revoked`], which only the auth engine unwraps.
+
+use latchkey_types::Role;
+use uuid::Uuid;
+
+use super::audit::{Event, NewAuditEvent, insert_audit};
+use super::sessions::{NewSession, RevokeReason, insert_session, revoke_session_in, revoke_user_sessions_in};
+use super::users::{NewUser, UserRecord, insert_user, lock_user};
+use super::{Db, Revoked, StoreError};
+
+/// Who a new session is for, as the engine established it before the
+/// transaction.
+pub enum Entrant<'a> {
+    /// Registration: the user is created in the same transaction.
+    New(NewUser<'a>),
+    /// A sign-in whose password matched `password_hash`. Refused if, by the
+    /// time the row is locked, the password changed or the user was
+    /// disabled: argon2 takes milliseconds, and a login that overlapped a
+    /// password change or a disable must not outlive it.
+    Verified { user_id: Uuid, password_hash: &'a str },
+}
+
+/// A new password hash for a user.
+pub struct PasswordChange<'a> {
+    pub user_id: Uuid,
+    /// The hash the caller verified the current password against: the
+    /// change is refused if the row no longer holds it.
+    pub expected_hash: &'a str,
+    pub new_hash: &'a str,
+    /// The session that made the change, which stays signed in.
+    pub keep: Option<Uuid>,
+    /// The account's failed-attempt bucket, cleared by the success.
+    pub clear_bucket: Option<&'a str>,
+}
+
+/// What an admin asked to change.
+#[derive(Debug, Clone, Copy)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug)]
+pub enum UserChangeOutcome {
+    Updated(UserRecord),
+    NotFound,
+    /// The change would leave no enabled admin.
+    LastAdmin,
+}
+
+/// Adds `sessions_revoked: n` to an audit event's detail object.
+fn with_count(mut audit: NewAuditEvent<'_>, revoked: usize) -> NewAuditEvent<'_> {
+    let mut detail = match audit.detail.take() {
+        Some(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    detail.insert("sessions_revoked".into(), revoked.into());
+    audit.detail = Some(serde_json::Value::Object(detail));
+    audit
+}
+
+impl Db {
+    /// Starts a session: (creates the user,) inserts the session, evicts the
+    /// user's oldest sessions past `max_live`, clears `clear_bucket` (the
+    /// account's failed-login count) and records `audit` — or nothing.
+    /// `None` when a verified entrant's account changed meanwhile. The user
+    /// returned is the row as locked now: its role is the one to issue.
+    pub async fn start_session(
+        &self,
+        entrant: Entrant<'_>,
+        mut session: NewSession<'_>,
+        max_live: u32,
+        clear_bucket: Option<&str>,
+        mut audit: NewAuditEvent<'_>,
+    ) -> Result<Revoked<Option<UserRecord>>, StoreError> {
+        let now = session.now;
+        let mut tx = self.pool.begin().await?;
+        let user = match entrant {
+            Entrant::New(new) => insert_user(&mut tx, new, now).await?,
+            Entrant::Verified { user_id, password_hash } => match lock_user(&mut tx, user_id).await? {
+                Some(user) if user.password_hash == password_hash && !user.is_disabled() => user,
+                _ => {
+                    tx.rollback().await?;
+                    return Ok(Revoked::new(None, Vec::new(), now));
+                }
+            },
+        };
+        session.user_id = user.id;
+        let session_id = session.id;
+        let evicted = insert_session(&mut tx, session, max_live).await?;
+        if let Some(bucket) = clear_bucket {
+            super::rate_limits::clear_in(&mut tx, bucket).await?;
+        }
+        audit.actor_id = Some(user.id);
+        audit.user_id = Some(user.id);
+        audit.session_id = Some(session_id);
+        for evicted_id in &evicted {
+            let eviction = NewAuditEvent {
+                event: Event::SessionEvicted,
+                session_id: Some(*evicted_id),
+                detail: None,
+                ..audit.clone()
+            };
+            insert_audit(&mut tx, eviction, now).await?;
+        }
+        insert_audit(&mut tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(Revoked::new(Some(user), evicted, now))
+    }
+
+    /// Creates a user with no session (the CLI) and records `audit` about it.
+    pub async fn create_user(
+        &self,
+        new: NewUser<'_>,
+        mut audit: NewAuditEvent<'_>,
+        now: i64,
+    ) -> Result<UserRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let user = insert_user(&mut tx, new, now).await?;
+        audit.user_id = Some(user.id);
+        insert_audit(&mut tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Replaces the password hash — only if it is still the one the caller
+    /// verified — and revokes every other session of the user. `false`
+    /// (nothing changed) when the password changed meanwhile.
+    pub async fn change_password(
+        &self,
+        change: PasswordChange<'_>,
+        now: i64,
+        audit: NewAuditEvent<'_>,
+    ) -> Result<Revoked<bool>, StoreError> {
+        let PasswordChange {
+            user_id,
+            expected_hash,
+            new_hash,
+            keep,
+            clear_bucket,
+        } = change;
+        let mut tx = self.pool.begin().await?;
+        match lock_user(&mut tx, user_id).await? {
+            Some(user) if user.password_hash == expected_hash && !user.is_disabled() => {}
+            _ => {
+                tx.rollback().await?;
+                return Ok(Revoked::new(false, Vec::new(), now));
+            }
+        }
+        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(new_hash)
+            .bind(now)
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let revoked = revoke_user_sessions_in(&mut tx, user_id, keep, RevokeReason::PasswordChanged, now).await?;
+        if let Some(bucket) = clear_bucket {
+            super::rate_limits::clear_in(&mut tx, bucket).await?;
+        }
+        insert_audit(&mut tx, with_count(audit, revoked.len()), now).await?;
+        tx.commit().await?;
+        Ok(Revoked::new(true, revoked, now))
+    }
+
+    /// Applies a role/disabled change. Demotion or disabling revokes every
+    /// session of the user in the same transaction, so a role in an access
+    /// token never outlives it; the last enabled admin can be neither
+    /// demoted nor disabled.
+    pub async fn change_user(
+        &self,
+        id: Uuid,
+        change: UserChange,
+        now: i64,
+        audit: NewAuditEvent<'_>,
+    ) -> Result<Revoked<UserChangeOutcome>, StoreError> {
+        let nothing = |outcome| Ok(Revoked::new(outcome, Vec::new(), now));
+        let mut tx = self.pool.begin().await?;
+        // Write first: on SQLite this takes the write lock before anything is
+        // read; on PostgreSQL it locks the admin rows being counted.
+        sqlx::query("UPDATE users SET updated_at = updated_at WHERE role = 'admin' OR id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let Some(user) = lock_user(&mut tx, id).await? else {
+            return nothing(UserChangeOutcome::NotFound);
+        };
+        let was_admin = user.role == Role::Admin && !user.is_disabled();
+        let demoted = change.role == Some(Role::User) && user.role == Role::Admin;
+        let disabling = change.disabled == Some(true) && !user.is_disabled();
+        if was_admin && (demoted || disabling) {
+            let enabled_admins: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if enabled_admins <= 1 {
+                return nothing(UserChangeOutcome::LastAdmin);
+            }
+        }
+        let role = change.role.unwrap_or(user.role);
+        let disabled_at = match change.disabled {
+            Some(true) => user.disabled_at.or(Some(now)),
+            Some(false) => None,
+            None => user.disabled_at,
+        };
+        sqlx::query("UPDATE users SET role = $1, disabled_at = $2, updated_at = $3 WHERE id = $4")
+            .bind(role.as_str())
+            .bind(disabled_at)
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let revoked = if demoted || disabling {
+            revoke_user_sessions_in(&mut tx, id, None, RevokeReason::AccountChanged, now).await?
+        } else {
+            Vec::new()
+        };
+        insert_audit(&mut tx, with_count(audit, revoked.len()), now).await?;
+        tx.commit().await?;
+        let user = UserRecord {
+            role,
+            disabled_at,
+            ..user
+        };
+        Ok(Revoked::new(UserChangeOutcome::Updated(user), revoked, now))
+    }
+
+    /// Revokes one session and, if it was live until now, records `audit`.
+    pub async fn revoke_session(
+        &self,
+        id: Uuid,
+        reason: RevokeReason,
+        now: i64,
+        audit: Option<NewAuditEvent<'_>>,
+    ) -> Result<Revoked<bool>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let revoked = revoke_session_in(&mut tx, id, reason, now).await?;
+        if let (true, Some(audit)) = (revoked, audit) {
+            insert_audit(&mut tx, audit, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Revoked::new(revoked, if revoked { vec![id] } else { Vec::new() }, now))
+    }
+
+    /// Revokes every live session of a user except `keep` and records
+    /// `audit` with their count.
+    pub async fn revoke_user_sessions(
+        &self,
+        user_id: Uuid,
+        keep: Option<Uuid>,
+        reason: RevokeReason,
+        now: i64,
+        audit: NewAuditEvent<'_>,
+    ) -> Result<Revoked<usize>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let revoked = revoke_user_sessions_in(&mut tx, user_id, keep, reason, now).await?;
+        insert_audit(&mut tx, with_count(audit, revoked.len()), now).await?;
+        tx.commit().await?;
+        Ok(Revoked::new(revoked.len(), revoked, now))
+    }
+}
+
+impl Db {
+    /// Adds a signing key and retires every other unretired one, with its
+    /// audit record: after it, exactly one key signs.
+    pub async fn rotate_signing_key(
+        &self,
+        kid: &str,
+        pem: &str,
+        now: i64,
+        audit: NewAuditEvent<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, algorithm, private_key_pem, created_at) VALUES ($1, 'EdDSA', $2, $3) \
+             ON CONFLICT (kid) DO UPDATE SET retired_at = NULL",
+        )
+        .bind(kid)
+        .bind(pem)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(&mut tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
