@@ -114,7 +114,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let db = Db::connect(&settings.database_url).await?;
             db.migrate().await?;
-            let kid = crate::auth::keys::rotate(&db).await?;
+            let vault = crate::auth::vault::KeyVault::open_or_create(&settings)?;
+            let kid = crate::auth::keys::rotate(&db, &vault).await?;
             println!("new signing key {kid}; running servers start signing with it within seconds");
             Ok(())
         }

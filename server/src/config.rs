@@ -44,6 +44,18 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_JWT_KEY_FILE", global = true)]
     pub jwt_key_file: Option<std::path::PathBuf>,
 
+    /// Key files that signed before the current one (comma-separated):
+    /// they verify, never sign. Keep a replaced file listed until its
+    /// tokens have expired (the access-token lifetime plus 5 s).
+    #[arg(long, env = "LATCHKEY_JWT_PREVIOUS_KEY_FILES", value_delimiter = ',', global = true)]
+    pub jwt_previous_key_files: Vec<std::path::PathBuf>,
+
+    /// 32 bytes that encrypt the signing keys kept in the database; created
+    /// (mode 0600) if missing. Default: beside the SQLite database, or
+    /// `data/latchkey-keys.secret`. Replicas of one database share it.
+    #[arg(long, env = "LATCHKEY_KEY_ENCRYPTION_KEY_FILE", global = true)]
+    pub key_encryption_key_file: Option<std::path::PathBuf>,
+
     /// Access-token lifetime in seconds.
     #[arg(long, env = "LATCHKEY_ACCESS_TTL_SECS", default_value_t = 300, global = true)]
     pub access_ttl_secs: u64,
@@ -141,6 +153,8 @@ pub struct Settings {
     pub site_addr: SocketAddr,
     pub public_origin: String,
     pub jwt_key_file: Option<std::path::PathBuf>,
+    pub jwt_previous_key_files: Vec<std::path::PathBuf>,
+    pub key_encryption_key_file: Option<std::path::PathBuf>,
     pub access_ttl: Duration,
     pub refresh_idle: Duration,
     pub session_max: Duration,
@@ -181,6 +195,11 @@ impl std::fmt::Debug for Settings {
 impl Config {
     /// Checks every value once so that nothing later has to.
     pub fn validate(self) -> anyhow::Result<Settings> {
+        if !self.jwt_previous_key_files.is_empty() && self.jwt_key_file.is_none() {
+            bail!(
+                "LATCHKEY_JWT_PREVIOUS_KEY_FILES needs LATCHKEY_JWT_KEY_FILE: database keys rotate with `latchkey keys rotate`"
+            );
+        }
         let tls = match (&self.tls_cert_file, &self.tls_key_file) {
             (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
             (None, None) => None,
@@ -239,6 +258,8 @@ impl Config {
             site_addr: self.site_addr,
             public_origin,
             jwt_key_file: self.jwt_key_file,
+            jwt_previous_key_files: self.jwt_previous_key_files,
+            key_encryption_key_file: self.key_encryption_key_file,
             access_ttl: Duration::from_secs(self.access_ttl_secs),
             refresh_idle: Duration::from_secs(self.refresh_idle_secs),
             session_max: Duration::from_secs(self.session_max_secs),

@@ -76,28 +76,24 @@ impl AuthStore {
                 store.record(trigger, Outcome::Adopted);
                 return Ok(());
             }
-            let answer = match store.mode {
-                AuthMode::Jwt => match api::call_public(ApiRequest::post_empty("/api/auth/refresh")).await {
-                    // No refresh cookie at all: nothing to renew, no error.
-                    Ok(reply) if reply.status == 204 => {
-                        store.no_session(trigger);
-                        return Ok(());
-                    }
-                    other => other
-                        .and_then(|reply| reply.json::<TokenResponse>())
-                        .map(|response| Grant::tokens(response, now_ms())),
-                },
-                AuthMode::Session => match api::call_public(ApiRequest::get("/api/session")).await {
-                    // No session cookie at all: nobody is signed in here.
-                    Ok(reply) if reply.status == 204 => {
-                        store.no_session(trigger);
-                        return Ok(());
-                    }
-                    other => other
-                        .and_then(|reply| reply.json::<SessionLoginResponse>())
-                        .map(|response| Grant::Session { response }),
-                },
+            let request = match store.mode {
+                AuthMode::Jwt => ApiRequest::post_empty("/api/auth/refresh"),
+                AuthMode::Session => ApiRequest::get("/api/session"),
             };
+            let reply = api::call_public(request).await;
+            // No refresh (or session) cookie at all: nothing to renew, no error.
+            if reply.as_ref().is_ok_and(|reply| reply.status == 204) {
+                store.no_session(trigger);
+                return Ok(());
+            }
+            let answer = reply.and_then(|reply| match store.mode {
+                AuthMode::Jwt => reply
+                    .json::<TokenResponse>()
+                    .map(|response| Grant::tokens(response, now_ms())),
+                AuthMode::Session => reply
+                    .json::<SessionLoginResponse>()
+                    .map(|response| Grant::Session { response }),
+            });
             match answer {
                 Ok(grant) => {
                     store.accept(grant);

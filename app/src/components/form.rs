@@ -55,12 +55,11 @@ impl FormState {
         }
     }
 
-    /// Ends a submission the page refused before sending: `field` shows
-    /// `problem`, as if the server had said it.
-    pub fn refuse_field(&self, field: &str, problem: &str) {
+    /// Ends a submission the page refused before sending: each field shows
+    /// its problems, as if the server had said them.
+    pub fn refuse(&self, fields: FieldErrors) {
         self.busy.set(false);
-        self.fields
-            .set(FieldErrors::from([(field.to_string(), vec![problem.to_string()])]));
+        self.fields.set(fields);
     }
 
     pub fn failure(&self) -> Option<ApiFailure> {

@@ -26,10 +26,12 @@ pub fn RegisterPage() -> impl IntoView {
         if !form.begin() {
             return;
         }
-        // The server's own rule, checked here first so a typo is named
-        // before anything is sent.
-        if let Err(problem) = latchkey_types::check_email_syntax(email.get_untracked().trim()) {
-            form.refuse_field("email", problem);
+        // The server's own rules, checked here first so a typo or a short
+        // password is named before anything is sent; the server checks
+        // everything again (and more: guessability, a taken email).
+        let problems = local_problems(&email.get_untracked(), &password.get_untracked(), min_chars);
+        if !problems.is_empty() {
+            form.refuse(problems);
             return;
         }
         let name = display_name.get_untracked();
@@ -65,4 +67,23 @@ pub fn RegisterPage() -> impl IntoView {
             <p>"Already have an account? " <A href=login_href>"Sign in"</A></p>
         </section>
     }
+}
+
+/// What the page can tell without the server: the email syntax rule the
+/// server applies, and the minimum length for an ASCII password (NFKC, which
+/// the server counts after, changes nothing in ASCII; anything else is left
+/// to the server).
+fn local_problems(email: &str, password: &str, min_chars: usize) -> latchkey_types::FieldErrors {
+    let mut problems = latchkey_types::FieldErrors::new();
+    if let Err(problem) = latchkey_types::check_email_syntax(email.trim()) {
+        problems.insert("email".into(), vec![problem.to_string()]);
+    }
+    let chars = password.chars().count();
+    if password.is_ascii() && chars < min_chars {
+        problems.insert(
+            "password".into(),
+            vec![format!("must be at least {min_chars} characters (it has {chars})")],
+        );
+    }
+    problems
 }

@@ -100,7 +100,7 @@ impl Engine {
         Ok(Principal {
             user_id: found.session.user_id,
             session_id: found.session.id,
-            role: found.role,
+            role: effective_role(&found),
             credential: Credential::SessionCookie(secret, Box::new(found)),
         })
     }
@@ -138,6 +138,7 @@ impl Engine {
                 found.session.id,
                 &hash_token(new_secret.expose_secret()),
                 &sealed,
+                found.role,
                 self.now(),
             )
             .await?;
@@ -150,6 +151,25 @@ impl Engine {
             Credential::SessionCookie(_, found) => (found.session.expires_at - self.now()) / 1000,
             Credential::Bearer => 0,
         }
+    }
+}
+
+/// A cookie session acts with at most the role its id was issued under: a
+/// promotion takes effect under a new id (`Principal::awaits_rekey`), so an
+/// id someone fixated or copied before it never carries the new privilege.
+/// A demotion takes effect at once (it also ends the sessions).
+fn effective_role(found: &SessionWithUser) -> Role {
+    match (found.session.keyed_role, found.role) {
+        (Some(Role::User), Role::Admin) => Role::User,
+        (_, current) => current,
+    }
+}
+
+impl Principal {
+    /// A cookie session whose user's role was raised since its id was
+    /// issued: it needs a new id before it acts with that role.
+    pub fn awaits_rekey(&self) -> bool {
+        matches!(&self.credential, Credential::SessionCookie(_, found) if found.role != self.role)
     }
 }
 

@@ -33,6 +33,8 @@ pub struct Engine {
     pub hasher: PasswordHasher,
     pub policy: PasswordPolicy,
     pub tokens: SharedTokens,
+    /// Seals the signing keys kept in the database.
+    pub vault: Arc<super::vault::KeyVault>,
     pub revocations: Arc<RevocationSet>,
     /// PostgreSQL's LISTEN link for revocations (always down on SQLite).
     pub notify_link: Arc<NotifyLink>,
@@ -53,7 +55,9 @@ impl Engine {
         let policy = PasswordPolicy {
             min_chars: settings.password_min_chars,
         };
-        let tokens = SharedTokens::new(super::keys::load(&db, &settings).await?);
+        let vault = Arc::new(super::vault::KeyVault::open_or_create(&settings)?);
+        super::keys::prepare(&db, &settings, &vault).await?;
+        let tokens = SharedTokens::new(super::keys::load(&db, &settings, &vault).await?);
         let revocations = super::revocations::new_set(&settings);
         super::revocations::initial_sync(&db, &revocations, &settings).await?;
         // The feed polls over a connection of its own: a request flood that
@@ -65,13 +69,14 @@ impl Engine {
         if db.backend == Backend::Postgres {
             super::revocations::spawn_listener(settings.database_url.clone(), revocations.clone(), notify_link.clone());
         }
-        super::keys::spawn_reloader(db.clone(), settings.clone(), tokens.clone());
+        super::keys::spawn_reloader(db.clone(), settings.clone(), vault.clone(), tokens.clone());
         let cache_entries = settings.token_cache_entries;
         Ok(Engine {
             db,
             hasher,
             policy,
             tokens,
+            vault,
             revocations,
             notify_link,
             verified: (cache_entries > 0).then(|| VerifiedTokens::new(cache_entries)),

@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use secrecy::{ExposeSecret, SecretString};
+
+use super::vault::{KeyVault, Opened};
 use crate::config::Settings;
 use crate::core::clock::now_ms;
 use crate::core::tokens::{AccessTokens, DEFAULT_LEEWAY_SECS, Keyring, SigningKey, TokenConfig, generate_ed25519_pem};
@@ -78,30 +81,62 @@ fn signing_index(stored: &[crate::store::keys::StoredKey], now: i64) -> usize {
         .unwrap_or(stored.len().saturating_sub(1))
 }
 
+fn read_key_file(path: &std::path::Path, what: &str) -> anyhow::Result<SigningKey> {
+    let pem = std::fs::read_to_string(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
+    SigningKey::from_pem_with_thumbprint_kid(&pem)
+        .with_context(|| format!("{what} {} is not a PKCS#8 Ed25519 key", path.display()))
+}
+
+/// Once at start: seals database keys stored in the clear by an older
+/// version, and, when a key file is configured, retires every database key
+/// (it keeps verifying only while tokens it signed can still be alive).
+pub async fn prepare(db: &Db, settings: &Settings, vault: &KeyVault) -> anyhow::Result<()> {
+    for stored in db.usable_signing_keys(0).await? {
+        if let Opened::Plain(pem) = vault.open(&stored.kid, &stored.private_key_pem)? {
+            let sealed = vault.seal(&stored.kid, &pem);
+            db.seal_signing_key(&stored.kid, &stored.private_key_pem, &sealed)
+                .await?;
+            tracing::info!(kid = %stored.kid, "sealed a signing key that was stored in the clear");
+        }
+    }
+    if settings.jwt_key_file.is_some() {
+        let retired = db.retire_signing_keys(now_ms()).await?;
+        if retired > 0 {
+            tracing::info!(retired, "LATCHKEY_JWT_KEY_FILE is set: database keys retired");
+        }
+    }
+    Ok(())
+}
+
 /// Builds the keyring from the key file or the database (creating the first
 /// key when there is none).
-pub async fn load(db: &Db, settings: &Settings) -> anyhow::Result<AccessTokens> {
+pub async fn load(db: &Db, settings: &Settings, vault: &KeyVault) -> anyhow::Result<AccessTokens> {
     let since = now_ms() - verify_window_ms(settings);
     let mut stored = db.usable_signing_keys(since).await?;
     let from_db = |stored: &[crate::store::keys::StoredKey]| -> anyhow::Result<Vec<SigningKey>> {
         stored
             .iter()
-            .map(|k| SigningKey::from_pem(k.kid.clone(), &k.private_key_pem).map_err(anyhow::Error::from))
+            .map(|k| {
+                let opened = vault.open(&k.kid, &k.private_key_pem)?;
+                SigningKey::from_pem(k.kid.clone(), opened.pem().expose_secret()).map_err(anyhow::Error::from)
+            })
             .collect()
     };
     let keyring = match &settings.jwt_key_file {
         Some(path) => {
-            let pem = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read LATCHKEY_JWT_KEY_FILE {}", path.display()))?;
-            let current = SigningKey::from_pem_with_thumbprint_kid(&pem)
-                .with_context(|| format!("LATCHKEY_JWT_KEY_FILE {} is not a PKCS#8 Ed25519 key", path.display()))?;
-            Keyring::new(current, from_db(&stored)?)?
+            let current = read_key_file(path, "LATCHKEY_JWT_KEY_FILE")?;
+            let mut older = from_db(&stored)?;
+            for previous in &settings.jwt_previous_key_files {
+                older.push(read_key_file(previous, "LATCHKEY_JWT_PREVIOUS_KEY_FILES")?);
+            }
+            Keyring::new(current, older)?
         }
         None => {
             if !stored.iter().any(|k| k.retired_at.is_none()) {
-                let pem = generate_ed25519_pem();
-                let key = SigningKey::from_pem_with_thumbprint_kid(&pem)?;
-                db.add_first_signing_key(&key.kid, &pem, now_ms()).await?;
+                let pem = SecretString::from(generate_ed25519_pem());
+                let key = SigningKey::from_pem_with_thumbprint_kid(pem.expose_secret())?;
+                db.add_first_signing_key(&key.kid, &vault.seal(&key.kid, &pem), now_ms())
+                    .await?;
                 stored = db.usable_signing_keys(since).await?;
             }
             let mut keys = from_db(&stored)?;
@@ -115,13 +150,13 @@ pub async fn load(db: &Db, settings: &Settings) -> anyhow::Result<AccessTokens> 
     Ok(AccessTokens::new(token_config(settings), keyring))
 }
 
-/// Adds a new signing key (the `latchkey keys rotate` command). Servers
-/// publish it within `RELOAD_EVERY` and sign with it after
+/// Adds a new signing key (the `latchkey keys rotate` command), sealed.
+/// Servers publish it within `RELOAD_EVERY` and sign with it after
 /// `KEY_ACTIVATION_MS`; older keys keep verifying until their tokens have
 /// expired.
-pub async fn rotate(db: &Db) -> anyhow::Result<String> {
-    let pem = generate_ed25519_pem();
-    let key = SigningKey::from_pem_with_thumbprint_kid(&pem)?;
+pub async fn rotate(db: &Db, vault: &KeyVault) -> anyhow::Result<String> {
+    let pem = SecretString::from(generate_ed25519_pem());
+    let key = SigningKey::from_pem_with_thumbprint_kid(pem.expose_secret())?;
     let audit = crate::store::audit::NewAuditEvent {
         event: crate::store::audit::Event::KeysRotated,
         actor_id: None,
@@ -131,19 +166,20 @@ pub async fn rotate(db: &Db) -> anyhow::Result<String> {
         user_agent: Some("latchkey keys rotate"),
         detail: Some(serde_json::json!({ "kid": key.kid, "via": "cli" })),
     };
-    db.rotate_signing_key(&key.kid, &pem, now_ms(), audit).await?;
+    db.rotate_signing_key(&key.kid, &vault.seal(&key.kid, &pem), now_ms(), audit)
+        .await?;
     Ok(key.kid)
 }
 
 /// Re-reads the keys every few seconds for as long as the server runs.
-pub fn spawn_reloader(db: Db, settings: Settings, shared: SharedTokens) {
+pub fn spawn_reloader(db: Db, settings: Settings, vault: Arc<KeyVault>, shared: SharedTokens) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(RELOAD_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
             tick.tick().await;
-            match load(&db, &settings).await {
+            match load(&db, &settings, &vault).await {
                 Ok(tokens) => shared.replace(tokens),
                 Err(err) => tracing::warn!(error = %format!("{err:#}"), "reloading signing keys failed"),
             }

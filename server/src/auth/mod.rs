@@ -10,8 +10,9 @@
 //!   rotation, sign-out and revocation;
 //! - `access.rs`: Bearer tokens and session cookies on requests;
 //! - `rate.rs`: the rate limits;
-//! - `keys.rs`, `revocations.rs`, `caches.rs`: signing keys, the revocation
-//!   feed and the caches the engine keeps current.
+//! - `keys.rs`, `vault.rs`, `revocations.rs`, `caches.rs`: signing keys
+//!   (sealed in the database), the revocation feed and the caches the
+//!   engine keeps current.
 
 pub mod access;
 pub mod accounts;
@@ -23,6 +24,7 @@ pub mod keys;
 pub mod rate;
 pub mod revocations;
 pub mod sessions;
+pub mod vault;
 
 pub use access::{Credential, Principal};
 pub use client::ClientInfo;

@@ -19,7 +19,7 @@ use serde::de::IgnoredAny;
 
 use super::auth::signed_in_response;
 use super::client::ClientInfo;
-use super::cookies::{cleared_session_cookie, read_session_secret};
+use super::cookies::{cleared_session_cookie, read_session_secret, session_cookie};
 use super::extract::{AuthUser, invalid_token};
 use super::json::ApiJson;
 use super::{ApiResult, AppState};
@@ -78,8 +78,9 @@ pub async fn register(
     Ok(signed_in_response(&state, StatusCode::CREATED, jar, signed_in))
 }
 
-/// `GET /api/session`: `{user, csrf_token}` for the session cookie sent;
-/// 401 (and the cookie cleared) when there is no live one.
+/// `GET /api/session`: `{user, csrf_token}` for the session cookie sent
+/// (re-keyed if the user was promoted since it was issued); 401 (and the
+/// cookie cleared) when it names no live session; 204 without one.
 #[utoipa::path(
     get, path = "/session", tag = "session",
     security((), ("session" = [])),
@@ -107,6 +108,14 @@ pub async fn current(
         user: user.to_api(),
         csrf_token: csrf_token.expose_secret().to_string(),
     };
+    // Promoted since this id was issued: the new role comes with a new id
+    // (the old cookie stops working at once).
+    if auth.awaits_rekey()
+        && let Some(new_secret) = state.rekey_if_cookie(&auth).await?
+    {
+        let cookie = session_cookie(&state.settings, &new_secret, state.cookie_remaining_secs(&auth));
+        return Ok((jar.add(cookie), axum::Json(body)).into_response());
+    }
     Ok(axum::Json(body).into_response())
 }
 

@@ -90,7 +90,7 @@ impl Db {
         };
         session.user_id = user.id;
         let session_id = session.id;
-        let evicted = insert_session(&mut tx, session, max_live).await?;
+        let evicted = insert_session(&mut tx, session, user.role, max_live).await?;
         if let Some(bucket) = clear_bucket {
             super::rate_limits::clear_in(&mut tx, bucket).await?;
         }

@@ -11,6 +11,8 @@ use super::{Db, StoreError};
 pub struct StoredKey {
     pub kid: String,
     pub algorithm: String,
+    /// Sealed under the key-encryption key (`auth::vault`); PEM in the
+    /// clear only in a database an older version wrote, until next start.
     pub private_key_pem: String,
     pub created_at: i64,
     pub retired_at: Option<i64>,
@@ -38,6 +40,29 @@ impl Db {
         .bind(since)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Replaces a key stored in the clear with its sealed form (only if it
+    /// is still the clear one: another replica may have sealed it already).
+    pub async fn seal_signing_key(&self, kid: &str, plain: &str, sealed: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE signing_keys SET private_key_pem = $1 WHERE kid = $2 AND private_key_pem = $3")
+            .bind(sealed)
+            .bind(kid)
+            .bind(plain)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Retires every key that still signs; returns how many.
+    pub async fn retire_signing_keys(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     /// Adds a key only if no key signs yet (first start). Several replicas

@@ -62,6 +62,8 @@ pub struct SessionRecord {
     pub revoked_at: Option<i64>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// Cookie sessions: the role the id was issued or re-keyed under.
+    pub keyed_role: Option<Role>,
 }
 
 impl std::fmt::Debug for SessionRecord {
@@ -104,6 +106,11 @@ struct SessionRow {
     revoked_at: Option<i64>,
     user_agent: Option<String>,
     ip: Option<String>,
+    keyed_role: Option<String>,
+}
+
+fn parse_role(raw: &str) -> Result<Role, StoreError> {
+    Role::parse(raw).ok_or_else(|| StoreError::Corrupt(format!("role {raw:?}")))
 }
 
 impl TryFrom<SessionRow> for SessionRecord {
@@ -127,6 +134,7 @@ impl TryFrom<SessionRow> for SessionRecord {
             revoked_at: r.revoked_at,
             user_agent: r.user_agent,
             ip: r.ip,
+            keyed_role: r.keyed_role.as_deref().map(parse_role).transpose()?,
         })
     }
 }
@@ -162,7 +170,7 @@ impl TryFrom<SessionWithUserRow> for SessionWithUser {
     fn try_from(r: SessionWithUserRow) -> Result<Self, StoreError> {
         Ok(SessionWithUser {
             session: r.session.try_into()?,
-            role: Role::parse(&r.role).ok_or_else(|| StoreError::Corrupt(format!("role {:?}", r.role)))?,
+            role: parse_role(&r.role)?,
             user_disabled: r.disabled_at.is_some(),
         })
     }
@@ -176,12 +184,13 @@ macro_rules! session_columns {
     () => {
         "s.id, s.user_id, s.kind, s.secret_hash, s.parent_hash, s.sealed_successor, s.rotated_at, \
          s.generation, s.csrf_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.expires_at, \
-         s.revoked_at, s.user_agent, s.ip"
+         s.revoked_at, s.user_agent, s.ip, s.keyed_role"
     };
 }
 
 pub struct NewSession<'a> {
     pub id: Uuid,
+    /// Set from the user row inside the transaction that inserts it.
     pub user_id: Uuid,
     pub kind: SessionKind,
     pub secret_hash: &'a str,
@@ -306,15 +315,17 @@ impl Db {
         id: Uuid,
         new_secret_hash: &str,
         sealed_csrf: &str,
+        role: Role,
         now: i64,
     ) -> Result<bool, StoreError> {
         let changed = sqlx::query(
-            "UPDATE sessions SET secret_hash = $1, sealed_successor = $2, last_seen_at = $3 \
-             WHERE id = $4 AND kind = 'cookie' AND revoked_at IS NULL",
+            "UPDATE sessions SET secret_hash = $1, sealed_successor = $2, last_seen_at = $3, keyed_role = $4 \
+             WHERE id = $5 AND kind = 'cookie' AND revoked_at IS NULL",
         )
         .bind(new_secret_hash)
         .bind(sealed_csrf)
         .bind(now)
+        .bind(role.as_str())
         .bind(id.to_string())
         .execute(&self.pool)
         .await
@@ -450,14 +461,15 @@ impl Db {
 pub(super) async fn insert_session(
     conn: &mut AnyConnection,
     new: NewSession<'_>,
+    role: Role,
     max_live: u32,
 ) -> Result<Vec<Uuid>, StoreError> {
     let id = new.id.to_string();
     let user_id = new.user_id.to_string();
     sqlx::query(
         "INSERT INTO sessions (id, user_id, kind, secret_hash, csrf_hash, sealed_successor, created_at, \
-         last_seen_at, idle_expires_at, expires_at, user_agent, ip) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11)",
+         last_seen_at, idle_expires_at, expires_at, user_agent, ip, keyed_role) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&id)
     .bind(&user_id)
@@ -470,6 +482,7 @@ pub(super) async fn insert_session(
     .bind(new.expires_at)
     .bind(new.user_agent)
     .bind(new.ip)
+    .bind(role.as_str())
     .execute(&mut *conn)
     .await
     .map_err(StoreError::from_sqlx)?;

@@ -26,14 +26,8 @@ const NEW_PASSWORD: &str = "amber-kettle-sings-over-granite";
 
 // --- helpers -------------------------------------------------------------
 
-/// Starts a server. Every test talks from 127.0.0.1, so the per-address
-/// limit (60/min) is lifted unless the test sets it itself.
 async fn spawn(backend: Backend, flags: &[&str]) -> TestApp {
-    let mut all = flags.to_vec();
-    if !flags.iter().any(|f| f.starts_with("--rate-address-per-min")) {
-        all.push("--rate-address-per-min=100000");
-    }
-    TestApp::spawn_with(backend, &all).await
+    TestApp::spawn_unlimited(backend, flags).await
 }
 
 /// A JSON part of a JWT (0: header, 1: claims), decoded without checks.
@@ -184,12 +178,19 @@ async fn audit_names(app: &TestApp, user_id: Uuid) -> Vec<String> {
 /// The private key the server signs with, read from its database: lets a
 /// test mint tokens that are validly signed but wrong in one other way.
 async fn server_signing_key(app: &TestApp) -> (String, String) {
+    use secrecy::ExposeSecret as _;
     let keys = app.state.db.usable_signing_keys(0).await.expect("signing keys");
     let key = keys
         .into_iter()
         .find(|k| k.retired_at.is_none())
         .expect("a current signing key");
-    (key.kid, key.private_key_pem)
+    let opened = app
+        .state
+        .vault
+        .open(&key.kid, &key.private_key_pem)
+        .expect("sealed under the server's key");
+    let pem = opened.pem().expose_secret().to_string();
+    (key.kid, pem)
 }
 
 // --- registration --------------------------------------------------------

@@ -8,15 +8,27 @@ use crate::common::{Backend, TestDb};
 use latchkey::store::Db;
 
 fn latchkey(db_url: &str, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+    run(db_url, None, args, stdin)
+}
+
+/// `latchkey` on a test database, with the key file its servers use.
+fn latchkey_on(db: &TestDb, args: &[&str], stdin: &str) -> Output {
+    run(&db.url, Some(&db.key_file), args, stdin)
+}
+
+fn run(db_url: &str, key_file: Option<&std::path::Path>, args: &[&str], stdin: &str) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command
         .args(args)
         .env("DATABASE_URL", db_url)
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("latchkey runs");
+        .stderr(Stdio::piped());
+    if let Some(path) = key_file {
+        command.env("LATCHKEY_KEY_ENCRYPTION_KEY_FILE", path);
+    }
+    let mut child = command.spawn().expect("latchkey runs");
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -44,8 +56,8 @@ const GOOD_PASSWORD: &str = "correct horse battery staple\n";
 
 async fn user_create_makes_an_account_that_can_be_found(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let out = latchkey(
-        &db.url,
+    let out = latchkey_on(
+        &db,
         &[
             "user",
             "create",
@@ -77,23 +89,23 @@ async fn user_create_makes_an_account_that_can_be_found(backend: Backend) {
 
 async fn user_create_refuses_bad_input_and_writes_nothing(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let out = latchkey(&db.url, &["user", "create", "--email", "not-an-email"], GOOD_PASSWORD);
+    let out = latchkey_on(&db, &["user", "create", "--email", "not-an-email"], GOOD_PASSWORD);
     assert_one_line_error(&out, "invalid email");
-    let out = latchkey(&db.url, &["user", "create", "--email", "a@example.com"], "short\n");
+    let out = latchkey_on(&db, &["user", "create", "--email", "a@example.com"], "short\n");
     assert_one_line_error(&out, "at least 15 characters");
-    let out = latchkey(&db.url, &["user", "create", "--email", "a@example.com"], "");
+    let out = latchkey_on(&db, &["user", "create", "--email", "a@example.com"], "");
     assert_one_line_error(&out, "no password");
-    let out = latchkey(
-        &db.url,
+    let out = latchkey_on(
+        &db,
         &["user", "create", "--email", "a@example.com"],
         "passwordpassword\n",
     );
     assert_one_line_error(&out, "too easy to guess");
     assert_eq!(user_count(&db.url).await, 0);
 
-    let out = latchkey(&db.url, &["user", "create", "--email", "a@example.com"], GOOD_PASSWORD);
+    let out = latchkey_on(&db, &["user", "create", "--email", "a@example.com"], GOOD_PASSWORD);
     assert!(out.status.success());
-    let out = latchkey(&db.url, &["user", "create", "--email", "A@EXAMPLE.COM"], GOOD_PASSWORD);
+    let out = latchkey_on(&db, &["user", "create", "--email", "A@EXAMPLE.COM"], GOOD_PASSWORD);
     assert_one_line_error(&out, "already exists");
     assert_eq!(user_count(&db.url).await, 1);
     // The refused duplicate left no audit event behind (one transaction).
@@ -105,7 +117,7 @@ async fn user_create_refuses_bad_input_and_writes_nothing(backend: Backend) {
 async fn migrate_can_run_twice(backend: Backend) {
     let db = TestDb::new(backend).await;
     for _ in 0..2 {
-        let out = latchkey(&db.url, &["migrate"], "");
+        let out = latchkey_on(&db, &["migrate"], "");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
 }
@@ -199,7 +211,7 @@ fn kid_of(token: &str) -> String {
 async fn keys_rotate_reaches_a_running_server(backend: Backend) {
     let app = crate::common::TestApp::spawn(backend).await;
     let before = app.register("rotate@example.com", crate::common::GOOD_PASSWORD).await;
-    let out = latchkey(&app.db.url, &["keys", "rotate"], "");
+    let out = latchkey_on(&app.db, &["keys", "rotate"], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let new_kid = String::from_utf8_lossy(&out.stdout)
         .split_whitespace()

@@ -74,6 +74,9 @@ pub async fn postgres_available() -> bool {
 pub struct TestDb {
     pub url: String,
     pub backend: Backend,
+    /// The key-encryption key of the database's signing keys: every server
+    /// and command on this database uses the same file.
+    pub key_file: std::path::PathBuf,
     _dir: Option<tempfile::TempDir>,
     pg_name: Option<String>,
 }
@@ -87,6 +90,7 @@ impl TestDb {
                 TestDb {
                     url,
                     backend,
+                    key_file: dir.path().join("latchkey-keys.secret"),
                     _dir: Some(dir),
                     pg_name: None,
                 }
@@ -103,10 +107,12 @@ impl TestDb {
                     .expect("create test database");
                 let mut url = url::Url::parse(&admin).expect("TEST_POSTGRES_URL is a URL");
                 url.set_path(&name);
+                let dir = tempfile::tempdir().expect("temp dir");
                 TestDb {
                     url: url.to_string(),
                     backend,
-                    _dir: None,
+                    key_file: dir.path().join("latchkey-keys.secret"),
+                    _dir: Some(dir),
                     pg_name: Some(name),
                 }
             }
@@ -124,6 +130,7 @@ impl TestDb {
         TestDb {
             url,
             backend: self.backend,
+            key_file: self.key_file.clone(),
             _dir: None,
             pg_name: None,
         }
@@ -176,6 +183,16 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// Starts a server. Every test talks from 127.0.0.1, so the per-address
+    /// sign-in limit (60/min) is lifted unless the flags set it.
+    pub async fn spawn_unlimited(backend: Backend, flags: &[&str]) -> TestApp {
+        let mut all = flags.to_vec();
+        if !flags.iter().any(|f| f.starts_with("--rate-address-per-min")) {
+            all.push("--rate-address-per-min=100000");
+        }
+        TestApp::spawn_with(backend, &all).await
+    }
+
     pub async fn spawn(backend: Backend) -> TestApp {
         Self::spawn_with(backend, &[]).await
     }
@@ -408,6 +425,7 @@ impl TestApp {
             "latchkey".to_string(),
             format!("--database-url={}", db.url),
             format!("--site-addr={addr}"),
+            format!("--key-encryption-key-file={}", db.key_file.display()),
         ];
         args.extend(flags.iter().map(|f| f.to_string()));
         let config = ConfigOnly::try_parse_from(args).expect("test flags parse").config;

@@ -20,6 +20,7 @@ fn start(db: &TestDb, port: u16) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(["serve"])
         .env("DATABASE_URL", &db.url)
+        .env("LATCHKEY_KEY_ENCRYPTION_KEY_FILE", &db.key_file)
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LATCHKEY_RATE_ADDRESS_PER_MIN", "100000000")
         .env("LATCHKEY_RATE_REFRESH_PER_MIN", "100000000")

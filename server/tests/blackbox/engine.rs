@@ -20,11 +20,7 @@ const EMAIL: &str = "ada@example.com";
 const NEW_PASSWORD: &str = "amber-kettle-sings-over-granite";
 
 async fn spawn(backend: Backend, flags: &[&str]) -> TestApp {
-    let mut all = flags.to_vec();
-    if !flags.iter().any(|f| f.starts_with("--rate-address-per-min")) {
-        all.push("--rate-address-per-min=100000");
-    }
-    TestApp::spawn_with(backend, &all).await
+    TestApp::spawn_unlimited(backend, flags).await
 }
 
 /// What a password sign-in holds once argon2 has said yes: the user id and
@@ -374,10 +370,207 @@ async fn evictions_disabled_refreshes_wrong_passwords_and_lockouts_are_audited(b
 
 async fn key_rotations_are_audited(backend: Backend) {
     let app = spawn(backend, &[]).await;
-    let kid = latchkey::auth::keys::rotate(&app.state.db).await.expect("rotate");
+    let kid = latchkey::auth::keys::rotate(&app.state.db, &app.state.vault)
+        .await
+        .expect("rotate");
     let events = events_named(&app, "keys.rotated").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail.as_ref().unwrap()["kid"], kid.as_str());
+}
+
+// --- signing keys at rest (review defects 3 and 5) -----------------------
+
+async fn stored_keys(app: &TestApp) -> Vec<(String, String, Option<i64>)> {
+    sqlx::query_as("SELECT kid, private_key_pem, retired_at FROM signing_keys ORDER BY created_at")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .expect("signing keys")
+}
+
+fn kid_of(token: &str) -> String {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap();
+    serde_json::from_slice::<Value>(&bytes).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn key_file(dir: &std::path::Path, name: &str) -> (String, String) {
+    let path = dir.join(name);
+    let pem = latchkey::core::tokens::generate_ed25519_pem();
+    std::fs::write(&path, &pem).unwrap();
+    let kid = latchkey::core::tokens::SigningKey::from_pem_with_thumbprint_kid(&pem)
+        .unwrap()
+        .kid
+        .clone();
+    (path.display().to_string(), kid)
+}
+
+async fn signing_keys_in_the_database_are_sealed(backend: Backend) {
+    let app = spawn(backend, &[]).await;
+    let signed = app.register(EMAIL, GOOD_PASSWORD).await;
+    latchkey::auth::keys::rotate(&app.state.db, &app.state.vault)
+        .await
+        .unwrap();
+    let keys = stored_keys(&app).await;
+    assert_eq!(keys.len(), 2);
+    for (kid, stored, _) in &keys {
+        assert!(stored.starts_with("sealed1:"), "{kid} is stored in the clear");
+        assert!(!stored.contains("PRIVATE KEY"));
+    }
+    assert!(keys.iter().any(|(kid, _, _)| *kid == kid_of(&signed.access_token)));
+    // The key-encryption key is private to the server's user.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&app.db.key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Another key-encryption key opens nothing: the server refuses to start.
+    let other = tempfile::tempdir().unwrap();
+    let flags = [
+        format!("--database-url={}", app.db.url),
+        format!("--key-encryption-key-file={}", other.path().join("k").display()),
+    ];
+    let err = match settings(&flags).map(latchkey::build_state) {
+        Some(started) => started.await.err().expect("refused"),
+        None => panic!("flags parse"),
+    };
+    assert!(
+        format!("{err:#}").contains("LATCHKEY_KEY_ENCRYPTION_KEY_FILE"),
+        "{err:#}"
+    );
+}
+
+fn settings(flags: &[String]) -> Option<latchkey::config::Settings> {
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        config: latchkey::config::Config,
+    }
+    let args = std::iter::once("latchkey".to_string()).chain(flags.iter().cloned());
+    <Flags as clap::Parser>::try_parse_from(args)
+        .ok()?
+        .config
+        .validate()
+        .ok()
+}
+
+async fn keys_stored_in_the_clear_by_an_older_version_are_sealed_at_start(backend: Backend) {
+    let db = crate::common::TestDb::new(backend).await;
+    let store = latchkey::store::Db::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let pem = latchkey::core::tokens::generate_ed25519_pem();
+    let kid = latchkey::core::tokens::SigningKey::from_pem_with_thumbprint_kid(&pem)
+        .unwrap()
+        .kid
+        .clone();
+    store.add_first_signing_key(&kid, &pem, 0).await.unwrap();
+    let app = TestApp::spawn_on(db, &["--rate-address-per-min=100000"]).await;
+    let keys = stored_keys(&app).await;
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0].1.starts_with("sealed1:"), "still in the clear");
+    // Still the same key: it signs.
+    let signed = app.register(EMAIL, GOOD_PASSWORD).await;
+    assert_eq!(kid_of(&signed.access_token), kid);
+}
+
+async fn a_key_file_retires_the_database_keys_and_replaces_gracefully(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    // One origin for every server: tokens name it as issuer and audience.
+    const ORIGIN: &str = "--public-origin=https://latchkey.example";
+    let first = spawn(backend, &[ORIGIN]).await;
+    let from_db = first.register(EMAIL, GOOD_PASSWORD).await;
+    // Switching to a key file: database keys stop signing, but their live
+    // tokens keep verifying until they expire.
+    let (file_a, kid_a) = key_file(dir.path(), "a.pem");
+    let flag_a = format!("--jwt-key-file={file_a}");
+    let a = first
+        .spawn_replica(&[ORIGIN, "--rate-address-per-min=100000", &flag_a])
+        .await;
+    assert!(stored_keys(&a).await.iter().all(|(_, _, retired)| retired.is_some()));
+    assert_eq!(a.get_with_bearer("/api/me", &from_db.access_token).await.status(), 200);
+    let signed_a = a.login(EMAIL, GOOD_PASSWORD).await;
+    assert_eq!(kid_of(&signed_a.access_token), kid_a);
+
+    // Replacing the file: listed as previous, the old file keeps verifying.
+    let (file_b, kid_b) = key_file(dir.path(), "b.pem");
+    let flag_b = format!("--jwt-key-file={file_b}");
+    let previous = format!("--jwt-previous-key-files={file_a}");
+    let b = first
+        .spawn_replica(&[ORIGIN, "--rate-address-per-min=100000", &flag_b, &previous])
+        .await;
+    assert_eq!(b.get_with_bearer("/api/me", &signed_a.access_token).await.status(), 200);
+    assert_eq!(kid_of(&b.login(EMAIL, GOOD_PASSWORD).await.access_token), kid_b);
+    let jwks: Value = b.get("/.well-known/jwks.json").await.json().await.unwrap();
+    assert!(
+        jwks.to_string().contains(&kid_a),
+        "the previous key is published: {jwks}"
+    );
+    // Not listed, it is gone at once.
+    let c = first
+        .spawn_replica(&[ORIGIN, "--rate-address-per-min=100000", &flag_b])
+        .await;
+    assert_eq!(c.get_with_bearer("/api/me", &signed_a.access_token).await.status(), 401);
+}
+
+// --- a promotion re-keys a cookie session (review defect 8) -------------
+
+const SESSION_COOKIE: &str = "__Host-latchkey-session";
+
+async fn with_session_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    bare_client()
+        .get(app.url(path))
+        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn a_promotion_takes_effect_under_a_new_session_id(backend: Backend) {
+    let app = spawn(backend, &[]).await;
+    let ada = app.register(EMAIL, GOOD_PASSWORD).await;
+    promote_in_db(&app, ada.body.user.id).await;
+    let ada = app.login(EMAIL, GOOD_PASSWORD).await;
+    let sam = app.register("sam@example.com", GOOD_PASSWORD).await;
+    let signed_in = app
+        .post_json(
+            "/api/session/login",
+            &json!({"email": "sam@example.com", "password": GOOD_PASSWORD}),
+        )
+        .await;
+    let old = set_cookie(&signed_in, SESSION_COOKIE).expect("a session cookie").value;
+
+    let promoted = bare_client()
+        .patch(app.url(&format!("/api/admin/users/{}", sam.body.user.id)))
+        .bearer_auth(&ada.access_token)
+        .json(&json!({"role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(promoted.status(), 200);
+    // The id issued before the promotion does not carry it...
+    assert_error(
+        with_session_cookie(&app, "/api/admin/users", &old).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // ...the page's next look at its session re-keys it, and the new id does.
+    let reloaded = with_session_cookie(&app, "/api/session", &old).await;
+    assert_eq!(reloaded.status(), 200);
+    let new = set_cookie(&reloaded, SESSION_COOKIE).expect("a new session id").value;
+    assert_ne!(new, old);
+    let body: Value = reloaded.json().await.unwrap();
+    assert_eq!(body["user"]["role"], "admin");
+    assert_eq!(with_session_cookie(&app, "/api/admin/users", &new).await.status(), 200);
+    assert_error(with_session_cookie(&app, "/api/me", &old).await, 401, "invalid_token").await;
+    // Once re-keyed, a reload changes nothing.
+    let again = with_session_cookie(&app, "/api/session", &new).await;
+    assert_eq!(again.status(), 200);
+    assert!(set_cookie(&again, SESSION_COOKIE).is_none());
 }
 
 // --- the revocation feed's own connection (review defect 7) -------------
@@ -412,4 +605,8 @@ crate::both_backends!(
     evictions_disabled_refreshes_wrong_passwords_and_lockouts_are_audited,
     key_rotations_are_audited,
     a_saturated_pool_does_not_stall_the_revocation_feed,
+    signing_keys_in_the_database_are_sealed,
+    keys_stored_in_the_clear_by_an_older_version_are_sealed_at_start,
+    a_key_file_retires_the_database_keys_and_replaces_gracefully,
+    a_promotion_takes_effect_under_a_new_session_id,
 );

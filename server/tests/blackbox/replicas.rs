@@ -110,7 +110,7 @@ async fn three_replicas_share_sessions_revocations_keys_and_rate_limits() {
 
     // Keys rotated through B's database: C publishes the new key and keeps
     // accepting tokens signed before.
-    let new_kid = latchkey::auth::keys::rotate(&b.state.db).await.unwrap();
+    let new_kid = latchkey::auth::keys::rotate(&b.state.db, &b.state.vault).await.unwrap();
     within(Duration::from_secs(7), "new key published on C", || async {
         c.get("/.well-known/jwks.json")
             .await
