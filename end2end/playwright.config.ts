@@ -93,6 +93,7 @@ export default defineConfig<{ authMode: AuthMode }>({
     server(baseURL, "jwt"),
     server(shortTtlURL, "short-ttl", { LATCHKEY_ACCESS_TTL_SECS: String(SHORT_ACCESS_TTL_SECS) }),
     server(sessionURL, "session", { LATCHKEY_AUTH_MODE: "session" }),
-    server(statelessURL, "stateless", { LATCHKEY_ACCESS_CHECK: "stateless" }),
+    // Also a non-default password length: the forms must say what this server wants.
+    server(statelessURL, "stateless", { LATCHKEY_ACCESS_CHECK: "stateless", LATCHKEY_PASSWORD_MIN_CHARS: "20" }),
   ],
 });
