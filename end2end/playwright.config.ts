@@ -21,6 +21,10 @@ const baseURL = url(0);
 const shortTtlURL = url(1);
 const sessionURL = url(2);
 const statelessURL = url(3);
+// A real development mail server (npm maildev): SMTP for the servers, a
+// REST API for the tests to read what was sent.
+const MAILDEV_SMTP_PORT = port + 20;
+const MAILDEV_WEB_PORT = port + 21;
 const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.resolve(__dirname, "../target/site");
 // One temporary folder per run for the servers' SQLite files; workers load
 // this file too and inherit the variable, so they reuse the folder, and
@@ -38,6 +42,8 @@ function server(url: string, name: string, env: Record<string, string> = {}) {
     stderr: "pipe" as const,
     env: {
       DATABASE_URL: serverDatabase(name),
+      LATCHKEY_SMTP_URL: `smtp://127.0.0.1:${MAILDEV_SMTP_PORT}`,
+      LATCHKEY_MAIL_FROM: "Latchkey <no-reply@latchkey.test>",
       LEPTOS_SITE_ADDR: listen,
       LEPTOS_SITE_ROOT: siteRoot,
       LATCHKEY_PUBLIC_ORIGIN: url,
@@ -45,6 +51,7 @@ function server(url: string, name: string, env: Record<string, string> = {}) {
       // otherwise trip across tests. The per-account limit stays at its default.
       LATCHKEY_RATE_ADDRESS_PER_MIN: "10000",
       LATCHKEY_RATE_REFRESH_PER_MIN: "100000",
+      LATCHKEY_RATE_MAIL_PER_HOUR: "100000",
       RUST_LOG: "warn",
       ...env,
     },
@@ -90,6 +97,14 @@ export default defineConfig<{ authMode: AuthMode }>({
     { name: "stateless", testMatch: /\.stateless\.spec\.ts$/, use: { baseURL: statelessURL } },
   ],
   webServer: [
+    {
+      command: `npx maildev --ip 127.0.0.1 --smtp ${MAILDEV_SMTP_PORT} --web ${MAILDEV_WEB_PORT} --mail-directory ${path.join(process.env.LATCHKEY_E2E_DATA_DIR!, "maildev")}`,
+      url: `http://127.0.0.1:${MAILDEV_WEB_PORT}/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "pipe" as const,
+      stderr: "pipe" as const,
+    },
     server(baseURL, "jwt"),
     server(shortTtlURL, "short-ttl", { LATCHKEY_ACCESS_TTL_SECS: String(SHORT_ACCESS_TTL_SECS) }),
     server(sessionURL, "session", { LATCHKEY_AUTH_MODE: "session" }),

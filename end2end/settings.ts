@@ -13,3 +13,6 @@ export function serverDatabase(name: string): string {
   if (!dir) throw new Error("LATCHKEY_E2E_DATA_DIR is set by playwright.config.ts");
   return `sqlite://${path.join(dir, `${name}.db`)}`;
 }
+
+/** Where the tests read mail: maildev's REST API (started by playwright.config.ts). */
+export const MAILDEV_URL = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3210) + 21}`;

@@ -75,6 +75,26 @@ pub fn document_cookie() -> String {
     String::new()
 }
 
+/// The `token` of the page's fragment (`#token=…`, how mailed links carry
+/// it), removed from the address bar and the history at once so it is not
+/// left in a screenshot, a bookmark or the back button.
+#[cfg(feature = "hydrate")]
+pub fn take_fragment_token() -> Option<String> {
+    let window = web_sys::window()?;
+    let location = window.location();
+    let hash = location.hash().ok()?;
+    let token = hash.strip_prefix("#token=").filter(|t| !t.is_empty())?.to_string();
+    if let (Ok(path), Ok(history)) = (location.pathname(), window.history()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+    }
+    Some(token)
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn take_fragment_token() -> Option<String> {
+    None
+}
+
 /// Waits `ms` milliseconds without blocking the page.
 #[cfg(feature = "hydrate")]
 pub async fn sleep(ms: u32) {

@@ -30,7 +30,7 @@ use components::{nav::Nav, redirects::AuthRedirects};
 use pages::admin::{audit::AdminAuditPage, user_sessions::AdminUserSessionsPage, users::AdminUsersPage};
 use pages::{
     account::AccountPage, home::HomePage, how_it_works::HowItWorksPage, login::LoginPage, not_found::NotFound,
-    register::RegisterPage, security::SecurityPage,
+    register::RegisterPage, security::SecurityPage, verify_email::VerifyEmailPage,
 };
 
 /// The HTML document the server renders around the app.
@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("register") view=RegisterPage/>
                     <Route path=StaticSegment("account") view=AccountPage/>
                     <Route path=StaticSegment("security") view=SecurityPage/>
+                    <Route path=StaticSegment("verify-email") view=VerifyEmailPage/>
                     <Route path=StaticSegment("how-it-works") view=HowItWorksPage/>
                     <Route path=StaticSegment("admin") view=|| view! { <Redirect path="/admin/users"/> }/>
                     <Route path=(StaticSegment("admin"), StaticSegment("users")) view=AdminUsersPage/>

@@ -5,6 +5,7 @@ import {
   PASSWORD,
   ROUTES,
   collectTokens,
+  mailedLink,
   nav,
   readableStorage,
   register,
@@ -75,6 +76,22 @@ test("no token is kept in localStorage, sessionStorage, IndexedDB or document.co
   expect(held[0].path).toBe(authMode === "jwt" ? "/api/auth" : "/");
   expect(await page.evaluate(() => document.cookie)).not.toContain("latchkey");
   await expect(page.getByTestId("document-cookie")).toHaveText('document.cookie === ""');
+});
+
+test("sign-up mails a link that confirms the address, through a real SMTP server", async ({ page }) => {
+  const email = uniqueEmail("verify");
+  await register(page, email);
+  await expect(page.getByTestId("email-state")).toHaveText("not confirmed");
+  const link = await mailedLink(email, /Confirm your email/);
+  await page.goto(link);
+  await expect(page.getByTestId("email-verified")).toContainText(`${email} is confirmed`);
+  // The token leaves the address bar (and the history) at once.
+  expect(page.url()).not.toContain("token");
+  await page.goto("/account");
+  await expect(page.getByTestId("email-state")).toHaveText("confirmed");
+  // A link works once.
+  await page.goto(link);
+  await expect(page.getByRole("alert")).toContainText("This link does not work");
 });
 
 test("a wrong password says so, and keeps you on the sign-in page", async ({ page }) => {

@@ -3,7 +3,7 @@
 import { BrowserContext, Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { LATCHKEY_BIN, serverDatabase } from "../settings";
+import { LATCHKEY_BIN, MAILDEV_URL, serverDatabase } from "../settings";
 import { AuthMode, expect, hydrated } from "./fixtures";
 
 /** The API routes the app uses in each mode. */
@@ -129,4 +129,26 @@ export function createAdmin(mode: AuthMode, email: string, password = PASSWORD) 
     env: { ...process.env, DATABASE_URL: serverDatabase(mode), RUST_LOG: "warn" },
     stdio: ["pipe", "ignore", "inherit"],
   });
+}
+
+/**
+ * The link of the newest mail to `address` whose subject matches, as the
+ * development mail server received it over SMTP (waits for it to arrive).
+ */
+export async function mailedLink(address: string, subject: RegExp): Promise<string> {
+  let link: string | undefined;
+  await expect
+    .poll(
+      async () => {
+        const mails: { to: { address: string }[]; subject: string; text: string }[] = await (
+          await fetch(`${MAILDEV_URL}/email`)
+        ).json();
+        const mail = mails.filter((m) => m.to.some((t) => t.address === address) && subject.test(m.subject)).pop();
+        link = mail?.text.match(/https?:\/\/\S+#token=[A-Za-z0-9_-]+/)?.[0];
+        return link;
+      },
+      { timeout: 10_000, message: `a mail to ${address}` },
+    )
+    .toBeTruthy();
+  return link!;
 }

@@ -96,6 +96,11 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_RATE_ADDRESS_PER_MIN", default_value_t = 60, global = true)]
     pub rate_address_per_min: u32,
 
+    /// Mails one client address may cause per hour (verification links,
+    /// and the recovery flows); one mailbox gets at most 5 an hour anyway.
+    #[arg(long, env = "LATCHKEY_RATE_MAIL_PER_HOUR", default_value_t = 20, global = true)]
+    pub rate_mail_per_hour: u32,
+
     /// Refreshes per client address per minute: a budget of its own, so
     /// sign-in attempts from one address cannot stop the silent refresh of
     /// everyone else behind it.
@@ -140,6 +145,34 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_HEADER_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub header_timeout_secs: u64,
 
+    /// The SMTP relay: `smtps://user:pass@host:465` (implicit TLS),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS). Unset: mails are
+    /// written as `.eml` files under `LATCHKEY_MAIL_DIR` and their links
+    /// logged (development).
+    #[arg(long, env = "LATCHKEY_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of every mail.
+    #[arg(
+        long,
+        env = "LATCHKEY_MAIL_FROM",
+        default_value = "Latchkey <latchkey@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// Where mails go without an SMTP relay.
+    #[arg(long, env = "LATCHKEY_MAIL_DIR", default_value = "data/mail", global = true)]
+    pub mail_dir: std::path::PathBuf,
+
+    /// How long an email-verification link works, in seconds.
+    #[arg(long, env = "LATCHKEY_VERIFY_TTL_SECS", default_value_t = 86_400, global = true)]
+    pub verify_ttl_secs: u64,
+
+    /// How long a password-reset link works, in seconds.
+    #[arg(long, env = "LATCHKEY_RESET_TTL_SECS", default_value_t = 3_600, global = true)]
+    pub reset_ttl_secs: u64,
+
     /// argon2 hashes allowed in flight. Default: cores − 1, at least 1.
     #[arg(long, env = "LATCHKEY_HASH_PERMITS", global = true)]
     pub hash_permits: Option<usize>,
@@ -167,6 +200,7 @@ pub struct Settings {
     pub rate_account_failures: u32,
     pub rate_address_per_min: u32,
     pub rate_refresh_per_min: u32,
+    pub rate_mail_per_hour: u32,
     pub auth_mode: AuthMode,
     pub access_check: AccessCheck,
     pub max_sessions: u32,
@@ -176,6 +210,11 @@ pub struct Settings {
     pub header_timeout: Duration,
     /// Certificate chain and key files when serving HTTPS itself.
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub mail_dir: std::path::PathBuf,
+    pub verify_ttl: Duration,
+    pub reset_ttl: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -188,6 +227,8 @@ impl std::fmt::Debug for Settings {
             .field("access_ttl", &self.access_ttl)
             .field("auth_mode", &self.auth_mode)
             .field("access_check", &self.access_check)
+            .field("smtp_url", &self.smtp_url.as_deref().map(crate::store::redact_url))
+            .field("mail_from", &self.mail_from)
             .finish_non_exhaustive()
     }
 }
@@ -239,7 +280,32 @@ impl Config {
         if self.token_cache_entries > 10_000_000 {
             bail!("LATCHKEY_TOKEN_CACHE_ENTRIES must be at most 10000000");
         }
-        if self.rate_account_failures == 0 || self.rate_address_per_min == 0 || self.rate_refresh_per_min == 0 {
+        if !(60..=30 * 24 * 3600).contains(&self.verify_ttl_secs)
+            || !(60..=7 * 24 * 3600).contains(&self.reset_ttl_secs)
+        {
+            bail!(
+                "LATCHKEY_VERIFY_TTL_SECS must be between 60 and 2592000, LATCHKEY_RESET_TTL_SECS between 60 and 604800"
+            );
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!(
+                "LATCHKEY_MAIL_FROM {:?} is not a mailbox (`Name <address>` or `address`)",
+                self.mail_from
+            );
+        }
+        if let Some(url) = &self.smtp_url
+            && let Err(err) = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+        {
+            bail!(
+                "LATCHKEY_SMTP_URL {} is not usable: {err}",
+                crate::store::redact_url(url)
+            );
+        }
+        if self.rate_account_failures == 0
+            || self.rate_address_per_min == 0
+            || self.rate_refresh_per_min == 0
+            || self.rate_mail_per_hour == 0
+        {
             bail!("rate limits must be at least 1");
         }
         let refresh_cookie = self.refresh_cookie.clone().unwrap_or_else(|| {
@@ -277,6 +343,7 @@ impl Config {
             rate_account_failures: self.rate_account_failures,
             rate_address_per_min: self.rate_address_per_min,
             rate_refresh_per_min: self.rate_refresh_per_min,
+            rate_mail_per_hour: self.rate_mail_per_hour,
             auth_mode: self.auth_mode,
             access_check: self.access_check,
             max_sessions: self.max_sessions,
@@ -285,6 +352,11 @@ impl Config {
             token_cache_entries: self.token_cache_entries,
             header_timeout: Duration::from_secs(self.header_timeout_secs),
             tls,
+            smtp_url: self.smtp_url,
+            mail_from: self.mail_from,
+            mail_dir: self.mail_dir,
+            verify_ttl: Duration::from_secs(self.verify_ttl_secs),
+            reset_ttl: Duration::from_secs(self.reset_ttl_secs),
         })
     }
 }

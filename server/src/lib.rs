@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod http;
+pub mod mail;
 pub mod store;
 pub mod telemetry;
 

@@ -131,7 +131,7 @@ impl AuthStore {
             Credential::Bearer(token) => Some(token.expires_at_ms - token.lifetime_ms * renew_at_share - now_ms()),
             Credential::Cookie { .. } => None,
         };
-        self.status.set(AuthStatus::SignedIn(signed_in));
+        self.status.set(AuthStatus::SignedIn(Box::new(signed_in)));
         match delay {
             Some(delay) => self.schedule(Trigger::Scheduled, delay),
             None => self.cancel_renewal(),

@@ -15,7 +15,8 @@ pub enum AuthStatus {
     Unknown,
     /// The first refresh got no usable answer; the user may retry.
     Unreachable(ApiFailure),
-    SignedIn(SignedIn),
+    /// Boxed: by far the largest variant, and the status is cloned often.
+    SignedIn(Box<SignedIn>),
     SignedOut(SignedOutReason),
 }
 

@@ -31,7 +31,7 @@ fn Profile() -> impl IntoView {
                 <h1>{move || greeting(user.get().as_ref())}</h1>
                 <dl class="facts">
                     <dt>"Email"</dt>
-                    <dd>{field(|u| u.email.clone())}</dd>
+                    <dd>{field(|u| u.email.clone())} " " <EmailState/></dd>
                     <dt>"Display name"</dt>
                     <dd>{field(|u| u.display_name.clone().unwrap_or_else(|| "Not set".into()))}</dd>
                     <dt>"Role"</dt>
@@ -42,6 +42,47 @@ fn Profile() -> impl IntoView {
             </section>
             <DisplayNameForm/>
         </div>
+    }
+}
+
+/// Whether the address is confirmed; if not, a way to get a new link.
+#[component]
+fn EmailState() -> impl IntoView {
+    let auth = use_auth();
+    let verified = move || {
+        auth.user()
+            .with(|u| u.as_ref().is_some_and(|u| u.email_verified_at.is_some()))
+    };
+    let sent = RwSignal::new(None::<String>);
+    let form = FormState::new();
+    let resend = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !form.begin() {
+            return;
+        }
+        sent.set(None);
+        leptos::task::spawn_local(async move {
+            let result = api::call_raw(auth, ApiRequest::post_empty("/api/me/email/verify")).await;
+            if result.is_ok() {
+                sent.try_set(Some("A new link is on its way. It works once.".into()));
+            }
+            form.finish(result.map(drop));
+        });
+    };
+    move || {
+        if verified() {
+            view! { <span class="badge" data-testid="email-state">"confirmed"</span> }.into_any()
+        } else {
+            view! {
+                <span class="badge badge-warn" data-testid="email-state">"not confirmed"</span>
+                <form class="inline-form" method="post" novalidate on:submit=resend>
+                    <Notice message=sent/>
+                    <FormAlert form/>
+                    <SubmitButton form label="Send a new confirmation link" busy_label="Sending…"/>
+                </form>
+            }
+            .into_any()
+        }
     }
 }
 

@@ -131,7 +131,7 @@ fn TokenPanel() -> impl IntoView {
     let auth = use_auth();
     let now = ticking_now();
     let signed_in = move || match auth.status().get() {
-        AuthStatus::SignedIn(signed_in) => Some(signed_in),
+        AuthStatus::SignedIn(signed_in) => Some(*signed_in),
         _ => None,
     };
     view! {

@@ -52,6 +52,9 @@ pub struct User {
     pub display_name: Option<String>,
     pub role: Role,
     pub created_at: DateTime<Utc>,
+    /// When the address was proven by a mailed link; `null` until then.
+    #[serde(default)]
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 /// `GET /api/admin/users` rows: a `User` plus whether the account is disabled.
@@ -185,6 +188,21 @@ fn display_name_schema() -> utoipa::openapi::Object {
         .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
         .pattern(Some(DISPLAY_NAME_PATTERN))
         .build()
+}
+
+/// `POST /api/auth/email/verify`: the token from the mailed link.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailTokenRequest {
+    /// The `token` of the link's fragment (`#token=…`).
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub token: String,
+}
+
+impl std::fmt::Debug for EmailTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailTokenRequest").field("token", &REDACTED).finish()
+    }
 }
 
 /// `PATCH /api/me`.

@@ -60,7 +60,9 @@ impl Engine {
             event: Event::UserRegistered,
             detail: None,
         };
-        self.start_session(Entrant::New(new), kind, client, None, audit).await
+        let signed_in = self.start_session(Entrant::New(new), kind, client, None, audit).await?;
+        self.welcome(&signed_in.user, client).await;
+        Ok(signed_in)
     }
 
     /// Password sign-in with a new session of `kind`. Rate limits first (so

@@ -133,6 +133,7 @@ mod tests {
             display_name: None,
             role: Role::User,
             created_at: chrono::Utc::now(),
+            email_verified_at: None,
         };
         cache.insert(user.clone(), 10_000);
         assert_eq!(cache.get(user.id, 10_500), Some(user.clone()));

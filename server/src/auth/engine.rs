@@ -43,6 +43,8 @@ pub struct Engine {
     /// Public profiles for `GET /api/me`, briefly.
     pub users: UserCache,
     pub clock: Clock,
+    /// Sends what the outbox holds (`mail::spawn_sender`).
+    pub mailer: Arc<crate::mail::Mailer>,
 }
 
 impl Engine {
@@ -70,6 +72,9 @@ impl Engine {
             super::revocations::spawn_listener(settings.database_url.clone(), revocations.clone(), notify_link.clone());
         }
         super::keys::spawn_reloader(db.clone(), settings.clone(), vault.clone(), tokens.clone());
+        let mailer = Arc::new(crate::mail::Mailer::from_settings(&settings)?);
+        tracing::info!("mail: {}", mailer.describe(&settings));
+        crate::mail::spawn_sender(db.clone(), mailer.clone(), clock.clone());
         let cache_entries = settings.token_cache_entries;
         Ok(Engine {
             db,
@@ -82,6 +87,7 @@ impl Engine {
             verified: (cache_entries > 0).then(|| VerifiedTokens::new(cache_entries)),
             users: UserCache::new(USER_CACHE_ENTRIES),
             clock,
+            mailer,
             settings,
         })
     }

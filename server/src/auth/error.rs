@@ -19,6 +19,9 @@ pub enum AuthError {
     /// An access token or session cookie that does not name a live session.
     #[error("the credential is missing, expired or no longer valid")]
     InvalidToken,
+    /// A mailed link's token that is unknown, used or expired.
+    #[error("the link is not valid (used, expired or unknown)")]
+    InvalidEmailToken,
     /// The account changed (password, status) while this request was in
     /// flight; nothing was done.
     #[error("the account changed meanwhile")]

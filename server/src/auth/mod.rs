@@ -9,6 +9,7 @@
 //! - `sessions.rs`: the one start-session core for both kinds, refresh
 //!   rotation, sign-out and revocation;
 //! - `access.rs`: Bearer tokens and session cookies on requests;
+//! - `email.rs`: verification links (mailed through the outbox);
 //! - `rate.rs`: the rate limits;
 //! - `keys.rs`, `vault.rs`, `revocations.rs`, `caches.rs`: signing keys
 //!   (sealed in the database), the revocation feed and the caches the
@@ -18,6 +19,7 @@ pub mod access;
 pub mod accounts;
 pub mod caches;
 pub mod client;
+pub mod email;
 pub mod engine;
 pub mod error;
 pub mod keys;

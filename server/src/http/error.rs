@@ -22,6 +22,9 @@ pub struct ApiError {
     /// A cookie to set with the error (a removal, when a credential died).
     /// Boxed: errors travel in every `Result` and should stay small.
     pub set_cookie: Option<Box<axum_extra::extract::cookie::Cookie<'static>>>,
+    /// A status other than the code's usual one (400 `invalid_token` for a
+    /// mailed link, per the contract).
+    pub status: Option<StatusCode>,
 }
 
 impl ApiError {
@@ -32,6 +35,7 @@ impl ApiError {
             fields: None,
             retry_after_secs: None,
             set_cookie: None,
+            status: None,
         }
     }
 
@@ -85,6 +89,13 @@ impl From<AuthError> for ApiError {
                 ErrorCode::InvalidToken,
                 "Your access token is missing, expired or no longer valid.",
             ),
+            AuthError::InvalidEmailToken => ApiError {
+                status: Some(StatusCode::BAD_REQUEST),
+                ..ApiError::new(
+                    ErrorCode::InvalidToken,
+                    "This link does not work: it was used already, has expired, or is not ours.",
+                )
+            },
             AuthError::AccountChanged => ApiError::new(
                 ErrorCode::Conflict,
                 "Your account changed while this was in progress; please try again.",
@@ -142,7 +153,9 @@ impl From<HashError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = self.status.unwrap_or_else(|| {
+            StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        });
         let body = ErrorBody {
             error: self.code,
             message: self.message.into_owned(),
@@ -151,7 +164,7 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if self.code == ErrorCode::InvalidToken {
+        if self.code == ErrorCode::InvalidToken && status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Bearer error="invalid_token""#),

@@ -29,6 +29,7 @@ pub mod auth;
 pub mod client;
 pub mod cookies;
 pub mod csrf;
+pub mod email;
 pub mod error;
 pub mod extract;
 pub mod headers;
@@ -109,6 +110,8 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(me::change_password))
         .routes(routes!(me::list_sessions))
         .routes(routes!(me::delete_session))
+        .routes(routes!(email::verify))
+        .routes(routes!(email::resend))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::update_user))
         .routes(routes!(admin::user_sessions))

@@ -37,6 +37,7 @@ use crate::config::Settings;
         (name = "auth", description = "JWT mode: access token in the body, refresh cookie on `/api/auth`."),
         (name = "session", description = "Session mode: an opaque session cookie plus `X-CSRF-Token`."),
         (name = "me", description = "The signed-in user, with either credential."),
+        (name = "email", description = "Proving control of an address: links mailed with a single-use token in their fragment."),
         (name = "admin", description = "Administrators only."),
         (name = "meta", description = "Health, keys and this document."),
     )

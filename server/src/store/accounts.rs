@@ -7,6 +7,8 @@ use latchkey_types::Role;
 use uuid::Uuid;
 
 use super::audit::{Event, NewAuditEvent, insert_audit};
+use super::email_tokens::{EmailPurpose, NewEmailToken};
+use super::outbox::NewMail;
 use super::sessions::{NewSession, RevokeReason, insert_session, revoke_session_in, revoke_user_sessions_in};
 use super::users::{NewUser, UserRecord, insert_user, lock_user};
 use super::{Db, Revoked, StoreError};
@@ -289,5 +291,57 @@ impl Db {
         insert_audit(&mut tx, audit, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl Db {
+    /// Mails a single-use link: the token (older unused ones of its purpose
+    /// end), the mail in the outbox and `audit`, in one transaction.
+    pub async fn mail_token(
+        &self,
+        token: NewEmailToken<'_>,
+        mail: NewMail<'_>,
+        now: i64,
+        audit: NewAuditEvent<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        super::email_tokens::insert_in(&mut tx, token, now).await?;
+        super::outbox::enqueue_in(&mut tx, mail, now).await?;
+        insert_audit(&mut tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Uses a verification token: the user's address is verified if it is
+    /// still the one the link was sent to. `None` for a used, expired or
+    /// unknown token (nothing changes).
+    pub async fn verify_email(
+        &self,
+        token_hash: &str,
+        now: i64,
+        mut audit: NewAuditEvent<'_>,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some((user_id, email)) =
+            super::email_tokens::consume_in(&mut tx, token_hash, EmailPurpose::Verify, now).await?
+        else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 \
+             WHERE id = $2 AND email_key = $3",
+        )
+        .bind(now)
+        .bind(user_id.to_string())
+        .bind(email.to_lowercase())
+        .execute(&mut *tx)
+        .await?;
+        let user = lock_user(&mut tx, user_id).await?;
+        audit.actor_id = Some(user_id);
+        audit.user_id = Some(user_id);
+        insert_audit(&mut tx, audit, now).await?;
+        tx.commit().await?;
+        Ok(user)
     }
 }

@@ -33,6 +33,8 @@ pub enum Event {
     AdminUserUpdated,
     AdminSessionRevoked,
     KeysRotated,
+    EmailVerificationSent,
+    EmailVerified,
 }
 
 impl Event {
@@ -54,6 +56,8 @@ impl Event {
             Event::AdminUserUpdated => "admin.user_updated",
             Event::AdminSessionRevoked => "admin.session_revoked",
             Event::KeysRotated => "keys.rotated",
+            Event::EmailVerificationSent => "email.verification_sent",
+            Event::EmailVerified => "email.verified",
         }
     }
 }

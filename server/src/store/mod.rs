@@ -20,7 +20,9 @@ pub mod sessions;
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod email_tokens;
 pub mod keys;
+pub mod outbox;
 pub mod rate_limits;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -20,6 +20,7 @@ pub struct UserRecord {
     pub role: Role,
     pub disabled_at: Option<i64>,
     pub created_at: i64,
+    pub email_verified_at: Option<i64>,
 }
 
 impl std::fmt::Debug for UserRecord {
@@ -32,6 +33,7 @@ impl std::fmt::Debug for UserRecord {
             .field("role", &self.role)
             .field("disabled_at", &self.disabled_at)
             .field("created_at", &self.created_at)
+            .field("email_verified_at", &self.email_verified_at)
             .finish()
     }
 }
@@ -46,6 +48,7 @@ pub(crate) struct UserRow {
     role: String,
     disabled_at: Option<i64>,
     created_at: i64,
+    email_verified_at: Option<i64>,
 }
 
 impl TryFrom<UserRow> for UserRecord {
@@ -60,6 +63,7 @@ impl TryFrom<UserRow> for UserRecord {
             password_hash: row.password_hash,
             disabled_at: row.disabled_at,
             created_at: row.created_at,
+            email_verified_at: row.email_verified_at,
         })
     }
 }
@@ -80,6 +84,7 @@ impl UserRecord {
             display_name: self.display_name.clone(),
             role: self.role,
             created_at: from_ms(self.created_at),
+            email_verified_at: self.email_verified_at.map(from_ms),
         }
     }
 }
@@ -87,7 +92,7 @@ impl UserRecord {
 /// The columns `UserRow` reads, as a literal so queries stay `'static`.
 macro_rules! user_columns {
     () => {
-        "id, email, display_name, password_hash, role, disabled_at, created_at"
+        "id, email, display_name, password_hash, role, disabled_at, created_at, email_verified_at"
     };
 }
 
@@ -129,6 +134,7 @@ pub(super) async fn insert_user(
         role: new.role,
         disabled_at: None,
         created_at: now,
+        email_verified_at: None,
     })
 }
 
@@ -197,6 +203,7 @@ mod tests {
             role: Role::User,
             disabled_at: None,
             created_at: 0,
+            email_verified_at: None,
         };
         let printed = format!("{user:?}");
         assert!(!printed.contains("argon2id"), "{printed}");

@@ -60,7 +60,11 @@ start_server() {
   # their own); raised so the fuzzer reaches the handlers behind them.
   export LATCHKEY_RATE_ADDRESS_PER_MIN=1000000
   export LATCHKEY_RATE_REFRESH_PER_MIN=1000000
+  export LATCHKEY_RATE_MAIL_PER_HOUR=1000000
   export LATCHKEY_RATE_ACCOUNT_FAILURES=1000000
+  # Mails go to files in the scratch folder; the signing keys' sealing key too.
+  export LATCHKEY_MAIL_DIR="$work/mail"
+  export LATCHKEY_KEY_ENCRYPTION_KEY_FILE="$work/keys.secret"
   export RUST_LOG="${RUST_LOG:-warn}"
   "$bin" migrate >/dev/null
   printf '%s' "$password" | "$bin" user create --email "$admin_email" --role admin >/dev/null

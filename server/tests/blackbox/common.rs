@@ -426,6 +426,7 @@ impl TestApp {
             format!("--database-url={}", db.url),
             format!("--site-addr={addr}"),
             format!("--key-encryption-key-file={}", db.key_file.display()),
+            format!("--mail-dir={}", db.key_file.with_file_name("mail").display()),
         ];
         args.extend(flags.iter().map(|f| f.to_string()));
         let config = ConfigOnly::try_parse_from(args).expect("test flags parse").config;
@@ -468,4 +469,131 @@ pub fn claim(token: &str, name: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     claims[name].as_str().map(str::to_owned)
+}
+
+/// A real SMTP server on 127.0.0.1 that accepts every mail and keeps it:
+/// what the server's mailer talks to in tests (EHLO, MAIL, RCPT, DATA,
+/// RSET, NOOP, QUIT; no TLS, no AUTH).
+#[derive(Clone)]
+pub struct SmtpSink {
+    pub addr: SocketAddr,
+    messages: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::serve(listener)
+    }
+
+    /// On an address chosen before (to start the sink after the server,
+    /// as a relay that comes back).
+    pub async fn start_on(addr: SocketAddr) -> SmtpSink {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind the sink's port");
+        Self::serve(listener)
+    }
+
+    /// An address with nothing listening on it (yet).
+    pub fn free_addr() -> SocketAddr {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+    }
+
+    pub fn url_for(addr: SocketAddr) -> String {
+        format!("--smtp-url=smtp://{addr}")
+    }
+
+    pub fn url(&self) -> String {
+        Self::url_for(self.addr)
+    }
+
+    fn serve(listener: tokio::net::TcpListener) -> SmtpSink {
+        let sink = SmtpSink {
+            addr: listener.local_addr().expect("address"),
+            messages: Default::default(),
+        };
+        let messages = sink.messages.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(smtp_session(stream, messages.clone()));
+            }
+        });
+        sink
+    }
+
+    pub fn messages(&self) -> Vec<String> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// Waits until `count` mails have arrived (at most `within`).
+    pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let messages = self.messages();
+            if messages.len() >= count {
+                return messages;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} of {count} mails arrived within {within:?}",
+                messages.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn smtp_session(stream: tokio::net::TcpStream, messages: std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    if write.write_all(b"220 sink.test ESMTP\r\n").await.is_err() {
+        return;
+    }
+    while let Ok(Some(line)) = lines.next_line().await {
+        let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" => b"250-sink.test\r\n250 8BITMIME\r\n",
+            "DATA" => {
+                if write.write_all(b"354 go ahead\r\n").await.is_err() {
+                    return;
+                }
+                let mut data = String::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if line == "." {
+                        break;
+                    }
+                    data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                    data.push_str("\r\n");
+                }
+                messages.lock().unwrap().push(data);
+                b"250 kept\r\n"
+            }
+            "QUIT" => {
+                let _ = write.write_all(b"221 bye\r\n").await;
+                return;
+            }
+            _ => b"250 ok\r\n",
+        };
+        if write.write_all(reply).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The link a mail carries (quoted-printable undone), and its token.
+pub fn mailed_link(message: &str) -> (String, String) {
+    let unfolded = message.replace("=\r\n", "").replace("=3D", "=");
+    let start = unfolded.find("http").expect("a link in the mail");
+    let link: String = unfolded[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "-_.:/#=?".contains(*c))
+        .collect();
+    let token = link
+        .split_once("#token=")
+        .expect("the token in the fragment")
+        .1
+        .to_string();
+    (link, token)
 }

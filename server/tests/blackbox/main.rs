@@ -10,6 +10,7 @@ mod admin_api;
 mod auth_api;
 mod cli;
 mod crash;
+mod email;
 mod engine;
 mod foundation;
 mod openapi;
