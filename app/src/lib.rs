@@ -29,8 +29,15 @@ mod redirect;
 use components::{nav::Nav, redirects::AuthRedirects};
 use pages::admin::{audit::AdminAuditPage, user_sessions::AdminUserSessionsPage, users::AdminUsersPage};
 use pages::{
-    account::AccountPage, home::HomePage, how_it_works::HowItWorksPage, login::LoginPage, not_found::NotFound,
-    register::RegisterPage, security::SecurityPage, verify_email::VerifyEmailPage,
+    account::AccountPage,
+    home::HomePage,
+    how_it_works::HowItWorksPage,
+    login::LoginPage,
+    not_found::NotFound,
+    password_reset::{ForgotPasswordPage, ResetPasswordPage},
+    register::RegisterPage,
+    security::SecurityPage,
+    verify_email::VerifyEmailPage,
 };
 
 /// The HTML document the server renders around the app.
@@ -92,6 +99,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("account") view=AccountPage/>
                     <Route path=StaticSegment("security") view=SecurityPage/>
                     <Route path=StaticSegment("verify-email") view=VerifyEmailPage/>
+                    <Route path=StaticSegment("forgot-password") view=ForgotPasswordPage/>
+                    <Route path=StaticSegment("reset-password") view=ResetPasswordPage/>
                     <Route path=StaticSegment("how-it-works") view=HowItWorksPage/>
                     <Route path=StaticSegment("admin") view=|| view! { <Redirect path="/admin/users"/> }/>
                     <Route path=(StaticSegment("admin"), StaticSegment("users")) view=AdminUsersPage/>

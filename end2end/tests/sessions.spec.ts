@@ -3,7 +3,7 @@
 
 import { Browser, Page } from "@playwright/test";
 import { test, expect, hydrated } from "./fixtures";
-import { OTHER_PASSWORD, PASSWORD, nav, register, signIn, signedInMarker, uniqueEmail } from "./helpers";
+import { OTHER_PASSWORD, PASSWORD, mailedLink, nav, register, signIn, signedInMarker, uniqueEmail } from "./helpers";
 
 async function secondBrowser(browser: Browser, guard: (p: Page) => Page) {
   const context = await browser.newContext();
@@ -99,4 +99,39 @@ test("sign out everywhere ends every session, this one included", async ({ page,
   await tablet.reload();
   await expect(tablet).toHaveURL(/\/login\?next=\/account$/);
   await tablet.context().close();
+});
+
+test("a forgotten password: a mailed link, a new password, signed in here and out everywhere else", async ({
+  page,
+  browser,
+  guard,
+}) => {
+  const email = uniqueEmail("reset");
+  await register(page, email);
+  const laptop = await secondBrowser(browser, guard);
+  await signIn(laptop, email);
+  await expect(signedInMarker(laptop)).toBeVisible();
+
+  // This browser forgot the password.
+  await nav(page).getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Mail me a link" }).click();
+  await expect(page.getByRole("status")).toContainText("is on its way");
+  const link = await mailedLink(email, /Reset your password/);
+  await page.goto(link);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Choose a new password");
+  // Once the page is live, the token leaves the address bar (and history).
+  await expect(page).not.toHaveURL(/token/);
+  await page.getByLabel("New password").fill(OTHER_PASSWORD);
+  await page.getByRole("button", { name: "Set password and sign in" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(signedInMarker(page)).toBeVisible();
+
+  // The other browser's session ended with the reset.
+  await nav(laptop).getByRole("link", { name: "Security" }).click();
+  await expect(laptop).toHaveURL(/\/login\?next=\/security$/);
+  await expect(laptop.getByRole("alert")).toContainText("Your session was ended");
+  await laptop.context().close();
 });

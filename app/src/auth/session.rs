@@ -3,7 +3,9 @@
 //! other tabs. The routes depend on the mode: `/api/auth/*` hands out
 //! tokens, `/api/session/*` sets the session cookie.
 
-use latchkey_types::{ErrorCode, LoginRequest, RegisterRequest, SessionLoginResponse, TokenResponse};
+use latchkey_types::{
+    ErrorCode, LoginRequest, RegisterRequest, ResetPasswordRequest, SessionLoginResponse, TokenResponse,
+};
 use leptos::prelude::Set;
 
 use super::tabs::{self, TabMessage};
@@ -27,6 +29,18 @@ impl AuthStore {
         let path = match self.mode {
             AuthMode::Jwt => "/api/auth/register",
             AuthMode::Session => "/api/session/register",
+        };
+        let reply = api::call_public(ApiRequest::post(path, request)).await?;
+        self.accept(self.grant(&reply)?);
+        Ok(())
+    }
+
+    /// Sets a new password with a mailed reset link and signs in here
+    /// (every other session of the account ends on the server).
+    pub async fn reset_password(&self, request: &ResetPasswordRequest) -> Result<(), ApiFailure> {
+        let path = match self.mode {
+            AuthMode::Jwt => "/api/auth/password/reset",
+            AuthMode::Session => "/api/session/password/reset",
         };
         let reply = api::call_public(ApiRequest::post(path, request)).await?;
         self.accept(self.grant(&reply)?);

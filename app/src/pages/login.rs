@@ -55,6 +55,7 @@ pub fn LoginPage() -> impl IntoView {
                     value=password errors=form.errors("password") required=true/>
                 <SubmitButton form label="Sign in" busy_label="Signing in…"/>
             </form>
+            <p><A href="/forgot-password">"Forgot your password?"</A></p>
             <p>"New here? " <A href=register_href>"Create an account"</A></p>
         </section>
     }

@@ -205,6 +205,35 @@ impl std::fmt::Debug for EmailTokenRequest {
     }
 }
 
+/// `POST /api/auth/password/forgot`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ForgotPasswordRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
+    pub email: String,
+}
+
+/// `POST /api/auth/password/reset` and `POST /api/session/password/reset`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResetPasswordRequest {
+    /// The `token` of the mailed link's fragment.
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub token: String,
+    /// The same rules as a new account's password.
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
+    pub password: String,
+}
+
+impl std::fmt::Debug for ResetPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetPasswordRequest")
+            .field("token", &REDACTED)
+            .field("password", &REDACTED)
+            .finish()
+    }
+}
+
 /// `PATCH /api/me`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -45,6 +45,24 @@ fn verification_mail(link: &str) -> Body {
     }
 }
 
+fn reset_mail(link: &str, minutes: u64) -> Body {
+    Body {
+        subject: "Reset your password",
+        text: format!(
+            "Someone asked to reset the password of the account with this address. To choose a new \
+             password, open this link within {minutes} minutes:\n\n{link}\n\n\
+             It works once, and signs you out everywhere else. If it was not you, ignore this mail: \
+             your password stays as it is.\n"
+        ),
+        html: format!(
+            "<!doctype html><html><body><p>Someone asked to reset the password of the account with \
+             this address.</p><p><a href=\"{link}\">Choose a new password</a> (within {minutes} \
+             minutes)</p><p>It works once, and signs you out everywhere else. If it was not you, \
+             ignore this mail: your password stays as it is.</p></body></html>"
+        ),
+    }
+}
+
 impl Engine {
     /// Counts a mail against the client's address and the recipient; past
     /// either limit the mail is refused (and the caller decides whether
@@ -137,5 +155,110 @@ impl Engine {
             .ok_or(AuthError::InvalidEmailToken)?;
         self.users.forget(user.id);
         Ok(user)
+    }
+}
+
+impl Engine {
+    /// `forgot password`: mails a reset link if the address belongs to an
+    /// enabled account. The caller answers the same at once whatever this
+    /// finds (run it in the background): the answer says nothing about who
+    /// has an account, and takes no longer for one.
+    pub async fn forgot_password(&self, raw_email: &str, client: &ClientInfo) {
+        if let Err(err) = self.try_forgot_password(raw_email, client).await {
+            tracing::warn!(error = %err, "password reset not mailed");
+        }
+    }
+
+    async fn try_forgot_password(&self, raw_email: &str, client: &ClientInfo) -> AuthResult<()> {
+        let ip = client.ip_string();
+        let user = match Email::existing(raw_email) {
+            Ok(email) => self.db.find_user_by_email(&email).await?,
+            Err(_) => None,
+        };
+        let Some(user) = user.filter(|u| !u.is_disabled()) else {
+            let mut event = event_by(client, &ip, Event::PasswordResetRequested, None, None);
+            event.detail = Some(serde_json::json!({ "known": false }));
+            self.audit(event).await;
+            return Ok(());
+        };
+        let email = Email::existing(&user.email)
+            .map_err(|why| crate::store::StoreError::Corrupt(format!("stored email of {} {why}", user.id)))?;
+        if let Err(err) = self.limit_mail(client, &email).await {
+            let mut event = event_by(client, &ip, Event::PasswordResetRefused, Some(user.id), None);
+            event.detail = Some(serde_json::json!({ "reason": "mail_limit" }));
+            self.audit(event).await;
+            return Err(err);
+        }
+        let token = random_token();
+        let token_hash = hash_token(token.expose_secret());
+        let ttl = self.settings.reset_ttl;
+        let body = reset_mail(&self.link("reset-password", token.expose_secret()), ttl.as_secs() / 60);
+        let now = self.now();
+        self.db
+            .mail_token(
+                NewEmailToken {
+                    token_hash: &token_hash,
+                    user_id: user.id,
+                    purpose: EmailPurpose::Reset,
+                    email: email.as_str(),
+                    expires_at: now + ttl.as_millis() as i64,
+                },
+                NewMail {
+                    to: email.as_str(),
+                    subject: body.subject,
+                    text: &body.text,
+                    html: &body.html,
+                },
+                now,
+                event_by(client, &ip, Event::PasswordResetRequested, Some(user.id), None),
+            )
+            .await?;
+        self.mailer.queued();
+        Ok(())
+    }
+
+    /// Uses a reset link: the new password (same policy as registration)
+    /// replaces the old, every session of the user ends (their access
+    /// tokens die within a second, like any revocation), the address counts
+    /// as verified, and this device is signed in with a session of `kind`.
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new_password: &str,
+        kind: crate::store::sessions::SessionKind,
+        client: &ClientInfo,
+    ) -> AuthResult<super::SignedIn> {
+        self.limit_address(client, super::rate::AddressBudget::SignIn).await?;
+        let token_hash = hash_token(token);
+        let ip = client.ip_string();
+        let Some(user) = self.db.peek_reset_token(&token_hash, self.now()).await? else {
+            self.audit(event_by(client, &ip, Event::PasswordResetRefused, None, None))
+                .await;
+            return Err(AuthError::InvalidEmailToken);
+        };
+        let email = Email::existing(&user.email)
+            .map_err(|why| crate::store::StoreError::Corrupt(format!("stored email of {} {why}", user.id)))?;
+        let password = self
+            .check_password(new_password, Some(&email))
+            .await?
+            .map_err(|problems| {
+                AuthError::Validation(latchkey_types::FieldErrors::from([("password".to_string(), problems)]))
+            })?;
+        let hash = self.hasher.hash(&password).await?;
+        let entrant = crate::store::accounts::Entrant::Reset {
+            token_hash: &token_hash,
+            new_password_hash: &hash,
+        };
+        let audit = super::sessions::StartAudit {
+            event: Event::LoginSucceeded,
+            detail: Some(serde_json::json!({ "via": "password_reset" })),
+        };
+        let signed_in = match self.start_session(entrant, kind, client, None, audit).await {
+            // Used by a concurrent submit, expired meanwhile, or disabled.
+            Err(AuthError::AccountChanged) => Err(AuthError::InvalidEmailToken),
+            other => other,
+        }?;
+        self.users.forget(user.id);
+        Ok(signed_in)
     }
 }

@@ -1,17 +1,25 @@
-//! Email verification: the link's page posts its token here; a signed-in
-//! user can ask for a new link.
+//! Links mailed to an address: verification (the link's page posts its
+//! token here; a signed-in user can ask for a new link) and password reset
+//! (forgot → mail → reset, in either mode).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use latchkey_types::{EmailTokenRequest, ErrorBody, User};
+use axum::response::Response;
+use axum_extra::extract::CookieJar;
+use latchkey_types::{
+    EmailTokenRequest, ErrorBody, ForgotPasswordRequest, ResetPasswordRequest, SessionLoginResponse, TokenResponse,
+    User,
+};
 use serde::de::IgnoredAny;
 
+use super::auth::signed_in_response;
 use super::client::ClientInfo;
 use super::extract::AuthUser;
 use super::json::ApiJson;
 use super::{ApiResult, AppState};
 use crate::auth::rate::AddressBudget;
+use crate::store::sessions::SessionKind;
 
 /// Uses a verification link's token (from the page's `#token=…`).
 #[utoipa::path(
@@ -52,4 +60,84 @@ pub async fn resend(
 ) -> ApiResult<StatusCode> {
     state.resend_verification(&auth, &client).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// Asks for a password-reset link. Always 202 at once, with nothing in the
+/// body, whether or not the address has an account: the work happens after
+/// the answer, so neither the answer nor its timing tells anything.
+#[utoipa::path(
+    post, path = "/auth/password/forgot", tag = "email",
+    request_body = ForgotPasswordRequest,
+    responses(
+        (status = 202, description = "If the address belongs to an account, a link is on its way."),
+        (status = 422, description = "`validation_failed`: longer than any address", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (per client address)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
+pub async fn forgot(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<ForgotPasswordRequest>,
+) -> ApiResult<StatusCode> {
+    // Longer than any address can be: refused as the contract says, which
+    // tells nothing about any account.
+    if body.email.chars().count() > latchkey_types::email::EMAIL_MAX_LEN {
+        return Err(super::ApiError::validation(latchkey_types::FieldErrors::from([(
+            "email".to_string(),
+            vec!["must be at most 254 characters".to_string()],
+        )])));
+    }
+    state.limit_address(&client, AddressBudget::SignIn).await?;
+    tokio::spawn(async move { state.forgot_password(&body.email, &client).await });
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Uses a reset link (JWT mode): new password, every session ended, this
+/// device signed in.
+#[utoipa::path(
+    post, path = "/auth/password/reset", tag = "email",
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 200, description = "Signed in with the new password; every other session is revoked.", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "The refresh cookie."))),
+        (status = 400, description = "`invalid_token`: used, expired or unknown", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: the new password is refused (the link still works)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
+pub async fn reset_jwt(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<ResetPasswordRequest>,
+) -> ApiResult<Response> {
+    let signed_in = state
+        .reset_password(&body.token, &body.password, SessionKind::Jwt, &client)
+        .await?;
+    Ok(signed_in_response(&state, StatusCode::OK, jar, signed_in))
+}
+
+/// Uses a reset link (session mode): as `/auth/password/reset`, signing in
+/// with a session cookie.
+#[utoipa::path(
+    post, path = "/session/password/reset", tag = "email",
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 200, description = "Signed in with the new password; every other session is revoked.", body = SessionLoginResponse,
+            headers(("Set-Cookie" = String, description = "The session cookie."))),
+        (status = 400, description = "`invalid_token`: used, expired or unknown", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: the new password is refused (the link still works)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
+pub async fn reset_session(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<ResetPasswordRequest>,
+) -> ApiResult<Response> {
+    let signed_in = state
+        .reset_password(&body.token, &body.password, SessionKind::Cookie, &client)
+        .await?;
+    Ok(signed_in_response(&state, StatusCode::OK, jar, signed_in))
 }

@@ -99,6 +99,8 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(session::register))
         .routes(routes!(session::login))
         .routes(routes!(session::logout))
+        .routes(routes!(email::reset_jwt))
+        .routes(routes!(email::reset_session))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::same_origin_only));
     let (api, api_doc) = OpenApiRouter::new()
         .merge(cookie_routes)
@@ -112,6 +114,7 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(me::delete_session))
         .routes(routes!(email::verify))
         .routes(routes!(email::resend))
+        .routes(routes!(email::forgot))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::update_user))
         .routes(routes!(admin::user_sessions))

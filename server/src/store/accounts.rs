@@ -23,6 +23,15 @@ pub enum Entrant<'a> {
     /// disabled: argon2 takes milliseconds, and a login that overlapped a
     /// password change or a disable must not outlive it.
     Verified { user_id: Uuid, password_hash: &'a str },
+    /// A password reset: the mailed token is used up, the new hash set, the
+    /// address marked verified (the mail reached it), every other reset
+    /// link and every session of the user ended — then the new session.
+    /// Refused (nothing changes) for a used, expired or unknown token or a
+    /// disabled account.
+    Reset {
+        token_hash: &'a str,
+        new_password_hash: &'a str,
+    },
 }
 
 /// A new password hash for a user.
@@ -80,8 +89,44 @@ impl Db {
     ) -> Result<Revoked<Option<UserRecord>>, StoreError> {
         let now = session.now;
         let mut tx = self.pool.begin().await?;
+        let mut revoked = Vec::new();
         let user = match entrant {
             Entrant::New(new) => insert_user(&mut tx, new, now).await?,
+            Entrant::Reset {
+                token_hash,
+                new_password_hash,
+            } => {
+                let used = super::email_tokens::consume_in(&mut tx, token_hash, EmailPurpose::Reset, now).await?;
+                let user = match used {
+                    Some((user_id, _)) => lock_user(&mut tx, user_id).await?,
+                    None => None,
+                };
+                let Some(user) = user.filter(|u| !u.is_disabled()) else {
+                    tx.rollback().await?;
+                    return Ok(Revoked::new(None, Vec::new(), now));
+                };
+                sqlx::query(
+                    "UPDATE users SET password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2), \
+                     updated_at = $2 WHERE id = $3",
+                )
+                .bind(new_password_hash)
+                .bind(now)
+                .bind(user.id.to_string())
+                .execute(&mut *tx)
+                .await?;
+                super::email_tokens::invalidate_in(&mut tx, user.id, EmailPurpose::Reset, now).await?;
+                revoked = revoke_user_sessions_in(&mut tx, user.id, None, RevokeReason::PasswordChanged, now).await?;
+                let reset = NewAuditEvent {
+                    event: Event::PasswordReset,
+                    actor_id: Some(user.id),
+                    user_id: Some(user.id),
+                    session_id: None,
+                    detail: Some(serde_json::json!({ "sessions_revoked": revoked.len() })),
+                    ..audit.clone()
+                };
+                insert_audit(&mut tx, reset, now).await?;
+                lock_user(&mut tx, user.id).await?.unwrap_or(user)
+            }
             Entrant::Verified { user_id, password_hash } => match lock_user(&mut tx, user_id).await? {
                 Some(user) if user.password_hash == password_hash && !user.is_disabled() => user,
                 _ => {
@@ -110,7 +155,8 @@ impl Db {
         }
         insert_audit(&mut tx, audit, now).await?;
         tx.commit().await?;
-        Ok(Revoked::new(Some(user), evicted, now))
+        revoked.extend(evicted);
+        Ok(Revoked::new(Some(user), revoked, now))
     }
 
     /// Creates a user with no session (the CLI) and records `audit` about it.
@@ -159,6 +205,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         let revoked = revoke_user_sessions_in(&mut tx, user_id, keep, RevokeReason::PasswordChanged, now).await?;
+        super::email_tokens::invalidate_in(&mut tx, user_id, EmailPurpose::Reset, now).await?;
         if let Some(bucket) = clear_bucket {
             super::rate_limits::clear_in(&mut tx, bucket).await?;
         }
@@ -343,5 +390,24 @@ impl Db {
         insert_audit(&mut tx, audit, now).await?;
         tx.commit().await?;
         Ok(user)
+    }
+}
+
+impl Db {
+    /// Who a reset token would sign in, without using it (the new password
+    /// is checked against their address before anything changes).
+    pub async fn peek_reset_token(&self, token_hash: &str, now: i64) -> Result<Option<UserRecord>, StoreError> {
+        let user_id: Option<String> = sqlx::query_scalar(
+            "SELECT user_id FROM email_tokens WHERE token_hash = $1 AND purpose = 'reset' \
+             AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        match user_id {
+            Some(id) => self.find_user(super::parse_uuid(&id)?).await,
+            None => Ok(None),
+        }
     }
 }

@@ -35,6 +35,9 @@ pub enum Event {
     KeysRotated,
     EmailVerificationSent,
     EmailVerified,
+    PasswordResetRequested,
+    PasswordResetRefused,
+    PasswordReset,
 }
 
 impl Event {
@@ -58,6 +61,9 @@ impl Event {
             Event::KeysRotated => "keys.rotated",
             Event::EmailVerificationSent => "email.verification_sent",
             Event::EmailVerified => "email.verified",
+            Event::PasswordResetRequested => "password.reset_requested",
+            Event::PasswordResetRefused => "password.reset_refused",
+            Event::PasswordReset => "password.reset",
         }
     }
 }

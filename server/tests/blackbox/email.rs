@@ -192,7 +192,201 @@ async fn without_a_relay_mails_are_files(backend: Backend) {
     assert_eq!(verify(&app, &token).await.status(), 200);
 }
 
+// --- forgot / reset ----------------------------------------------------
+
+const NEW_PASSWORD: &str = "amber-kettle-sings-over-granite";
+
+async fn forgot(app: &TestApp, email: &str) -> reqwest::Response {
+    app.post_json("/api/auth/password/forgot", &json!({ "email": email }))
+        .await
+}
+
+async fn reset(app: &TestApp, path: &str, token: &str, password: &str) -> reqwest::Response {
+    app.post_json(path, &json!({ "token": token, "password": password }))
+        .await
+}
+
+/// The reset link among the mails, the newest first.
+fn reset_token(mails: &[String]) -> String {
+    let mail = mails
+        .iter()
+        .rev()
+        .find(|m| m.contains("Subject: Reset your password"))
+        .expect("a reset mail");
+    mailed_link(mail).1
+}
+
+async fn forgot_answers_alike_and_mails_only_accounts(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = spawn(backend, &[&sink.url()]).await;
+    app.register(EMAIL, GOOD_PASSWORD).await;
+    sink.wait_for(1, MAIL_WAIT).await;
+    let known = forgot(&app, EMAIL).await;
+    let unknown = forgot(&app, "nobody@example.com").await;
+    let malformed = forgot(&app, "not an address").await;
+    for response in [known, unknown, malformed] {
+        assert_eq!(response.status(), 202);
+        assert_eq!(response.text().await.unwrap(), "", "the same (empty) body");
+    }
+    // Longer than any address: invalid input, not an answer about accounts.
+    let too_long = forgot(&app, &format!("{}@example.com", "a".repeat(250))).await;
+    assert_error(too_long, 422, "validation_failed").await;
+    let mails = sink.wait_for(2, MAIL_WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), 2, "no mail for an address without an account");
+    assert!(mails[1].contains("To: ada@example.com") && mails[1].contains("Subject: Reset your password"));
+    let (link, _) = mailed_link(&mails[1]);
+    assert!(link.contains("/reset-password#token="), "{link}");
+}
+
+async fn a_reset_signs_in_here_and_ends_every_other_session(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = spawn(backend, &[&sink.url()]).await;
+    let here = app.register(EMAIL, GOOD_PASSWORD).await;
+    let elsewhere = app.login(EMAIL, GOOD_PASSWORD).await;
+    assert_eq!(forgot(&app, EMAIL).await.status(), 202);
+    let token = reset_token(&sink.wait_for(2, MAIL_WAIT).await);
+    // A refused password uses nothing up.
+    let weak = reset(&app, "/api/auth/password/reset", &token, "short").await;
+    assert_error(weak, 422, "validation_failed").await;
+    let started = Instant::now();
+    let response = reset(&app, "/api/auth/password/reset", &token, NEW_PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    let signed_in = crate::common::SignedIn::from_response(response).await;
+    assert!(
+        signed_in.body.user.email_verified_at.is_some(),
+        "the mail reached the address"
+    );
+    // Every earlier session is over, its access tokens within a second.
+    for old in [&here, &elsewhere] {
+        assert_error(app.refresh_with(&old.refresh).await, 401, "invalid_refresh_token").await;
+        loop {
+            let status = app.get_with_bearer("/api/me", &old.access_token).await.status();
+            if status == 401 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "an old access token outlived the reset"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    eprintln!(
+        "MEASURE reset answered → old access tokens refused: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        app.get_with_bearer("/api/me", &signed_in.access_token).await.status(),
+        200
+    );
+    // The new password is the password; the link is used up.
+    let old_password = app
+        .post_json("/api/auth/login", &json!({"email": EMAIL, "password": GOOD_PASSWORD}))
+        .await;
+    assert_error(old_password, 401, "invalid_credentials").await;
+    app.login(EMAIL, NEW_PASSWORD).await;
+    assert_error(
+        reset(&app, "/api/auth/password/reset", &token, NEW_PASSWORD).await,
+        400,
+        "invalid_token",
+    )
+    .await;
+    let events = app.state.db.audit_events_for_user(here.body.user.id).await.unwrap();
+    assert!(events.iter().any(|e| e.event == "password.reset"), "{events:?}");
+}
+
+async fn reset_links_expire_end_each_other_and_end_with_a_password_change(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = spawn(
+        backend,
+        &[&sink.url(), "--reset-ttl-secs=600", "--access-ttl-secs=86400"],
+    )
+    .await;
+    let ada = app.register(EMAIL, GOOD_PASSWORD).await;
+    forgot(&app, EMAIL).await;
+    let first = reset_token(&sink.wait_for(2, MAIL_WAIT).await);
+    forgot(&app, EMAIL).await;
+    let second = reset_token(&sink.wait_for(3, MAIL_WAIT).await);
+    assert_error(
+        reset(&app, "/api/auth/password/reset", &first, NEW_PASSWORD).await,
+        400,
+        "invalid_token",
+    )
+    .await;
+    // Expired after ten minutes.
+    app.clock.advance(Duration::from_secs(601));
+    assert_error(
+        reset(&app, "/api/auth/password/reset", &second, NEW_PASSWORD).await,
+        400,
+        "invalid_token",
+    )
+    .await;
+    // A password change ends an outstanding link.
+    forgot(&app, EMAIL).await;
+    let third = reset_token(&sink.wait_for(4, MAIL_WAIT).await);
+    let changed = bare_client()
+        .post(app.url("/api/me/password"))
+        .bearer_auth(&ada.access_token)
+        .json(&json!({"current_password": GOOD_PASSWORD, "new_password": NEW_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 204);
+    assert_error(
+        reset(
+            &app,
+            "/api/auth/password/reset",
+            &third,
+            "another-quiet-passphrase-of-ours",
+        )
+        .await,
+        400,
+        "invalid_token",
+    )
+    .await;
+}
+
+async fn two_concurrent_resets_with_one_link_succeed_once(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = spawn(backend, &[&sink.url()]).await;
+    app.register(EMAIL, GOOD_PASSWORD).await;
+    forgot(&app, EMAIL).await;
+    let token = reset_token(&sink.wait_for(2, MAIL_WAIT).await);
+    let (a, b) = tokio::join!(
+        reset(&app, "/api/auth/password/reset", &token, NEW_PASSWORD),
+        reset(
+            &app,
+            "/api/session/password/reset",
+            &token,
+            "another-quiet-passphrase-of-ours"
+        ),
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 400]);
+}
+
+async fn a_reset_in_session_mode_signs_in_with_a_session_cookie(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = spawn(backend, &[&sink.url()]).await;
+    app.register(EMAIL, GOOD_PASSWORD).await;
+    forgot(&app, EMAIL).await;
+    let token = reset_token(&sink.wait_for(2, MAIL_WAIT).await);
+    let response = reset(&app, "/api/session/password/reset", &token, NEW_PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    assert!(crate::common::set_cookie(&response, "__Host-latchkey-session").is_some());
+    let body: Value = response.json().await.unwrap();
+    assert!(body["csrf_token"].is_string());
+    assert_eq!(body["user"]["email"], EMAIL);
+}
+
 crate::both_backends!(
+    forgot_answers_alike_and_mails_only_accounts,
+    a_reset_signs_in_here_and_ends_every_other_session,
+    reset_links_expire_end_each_other_and_end_with_a_password_change,
+    two_concurrent_resets_with_one_link_succeed_once,
+    a_reset_in_session_mode_signs_in_with_a_session_cookie,
     a_registration_mails_a_link_that_verifies_once,
     two_concurrent_submits_of_one_link_succeed_once,
     links_expire_and_a_newer_one_ends_the_older,
