@@ -94,6 +94,24 @@ test("sign-up mails a link that confirms the address, through a real SMTP server
   await expect(page.getByRole("alert")).toContainText("This link does not work");
 });
 
+test("changing the email: the password again, a link to the new address, changed once it is opened", async ({
+  page,
+}) => {
+  const email = uniqueEmail("move");
+  const moved = uniqueEmail("moved");
+  await register(page, email);
+  await page.getByLabel("New email").fill(moved);
+  await page.getByLabel("Current password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Send a confirmation link" }).click();
+  await expect(page.getByText(`A confirmation link is on its way to ${moved}`)).toBeVisible();
+  const link = await mailedLink(moved, /Confirm your new email address/);
+  await page.goto(link);
+  await expect(page.getByTestId("email-verified")).toContainText(`${moved} is confirmed`);
+  await page.goto("/account");
+  await expect(page.locator("dd").filter({ hasText: moved })).toBeVisible();
+  await expect(page.getByTestId("email-state")).toHaveText("confirmed");
+});
+
 test("a wrong password says so, and keeps you on the sign-in page", async ({ page }) => {
   const email = uniqueEmail("wrong");
   await register(page, email);

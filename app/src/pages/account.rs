@@ -1,6 +1,6 @@
 //! The signed-in user's profile, with their display name editable.
 
-use latchkey_types::{UpdateMeRequest, User};
+use latchkey_types::{ChangeEmailRequest, UpdateMeRequest, User};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -41,6 +41,7 @@ fn Profile() -> impl IntoView {
                 </dl>
             </section>
             <DisplayNameForm/>
+            <ChangeEmailForm/>
         </div>
     }
 }
@@ -132,6 +133,60 @@ fn DisplayNameForm() -> impl IntoView {
                 <TextField label="Display name" id="display_name" autocomplete="nickname" value=name
                     errors=form.errors("display_name") hint="Up to 64 characters. Leave empty to remove it."/>
                 <SubmitButton form label="Save" busy_label="Saving…"/>
+            </form>
+        </section>
+    }
+}
+
+/// Moving the account to another address: the password again, then a
+/// link to the new address (the old one gets a notice).
+#[component]
+fn ChangeEmailForm() -> impl IntoView {
+    let auth = use_auth();
+    let new_email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let sent = RwSignal::new(None::<String>);
+    let form = FormState::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !form.begin() {
+            return;
+        }
+        sent.set(None);
+        let address = new_email.get_untracked().trim().to_string();
+        if let Err(problem) = latchkey_types::check_email_syntax(&address) {
+            form.refuse(latchkey_types::FieldErrors::from([(
+                "new_email".to_string(),
+                vec![problem.to_string()],
+            )]));
+            return;
+        }
+        let request = ChangeEmailRequest {
+            new_email: address.clone(),
+            password: password.get_untracked(),
+        };
+        leptos::task::spawn_local(async move {
+            let result = api::call_raw(auth, ApiRequest::post("/api/me/email", &request)).await;
+            password.try_set(String::new());
+            if result.is_ok() {
+                sent.try_set(Some(format!(
+                    "A confirmation link is on its way to {address}. Your address changes when you open it."
+                )));
+            }
+            form.finish(result.map(drop));
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="email-heading">
+            <h2 id="email-heading">"Change email"</h2>
+            <form method="post" novalidate on:submit=submit>
+                <Notice message=sent/>
+                <FormAlert form/>
+                <TextField label="New email" id="new_email" kind="email" autocomplete="email" value=new_email
+                    errors=form.errors("new_email") required=true/>
+                <TextField label="Current password" id="email_password" kind="password"
+                    autocomplete="current-password" value=password errors=form.errors("password") required=true/>
+                <SubmitButton form label="Send a confirmation link" busy_label="Sending…"/>
             </form>
         </section>
     }

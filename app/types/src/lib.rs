@@ -205,6 +205,25 @@ impl std::fmt::Debug for EmailTokenRequest {
     }
 }
 
+/// `POST /api/me/email`: the password again, and the address to move to.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeEmailRequest {
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
+    pub new_email: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
+    pub password: String,
+}
+
+impl std::fmt::Debug for ChangeEmailRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeEmailRequest")
+            .field("new_email", &self.new_email)
+            .field("password", &REDACTED)
+            .finish()
+    }
+}
+
 /// `POST /api/auth/password/forgot`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -45,6 +45,33 @@ fn verification_mail(link: &str) -> Body {
     }
 }
 
+fn change_mail(link: &str) -> Body {
+    Body {
+        subject: "Confirm your new email address",
+        text: format!(
+            "Confirm that this address should become the one your account signs in with:\n\n{link}\n\n\
+             It works once, for a limited time. If you did not ask for this, ignore this mail.\n"
+        ),
+        html: format!(
+            "<!doctype html><html><body><p>Confirm that this address should become the one your account \
+             signs in with:</p><p><a href=\"{link}\">Confirm my new email address</a></p><p>It works once, \
+             for a limited time. If you did not ask for this, ignore this mail.</p></body></html>"
+        ),
+    }
+}
+
+/// To the old address: no link, nothing to click.
+fn change_notice() -> Body {
+    let text = "Someone signed in to your account asked to change its email address. The change happens \
+                only if the new address confirms it. If it was not you, sign in and change your password \
+                now: that signs everyone else out.";
+    Body {
+        subject: "Your account's email address is about to change",
+        text: format!("{text}\n"),
+        html: format!("<!doctype html><html><body><p>{text}</p></body></html>"),
+    }
+}
+
 fn reset_mail(link: &str, minutes: u64) -> Body {
     Body {
         subject: "Reset your password",
@@ -110,12 +137,12 @@ impl Engine {
                     email: email.as_str(),
                     expires_at: now + self.settings.verify_ttl.as_millis() as i64,
                 },
-                NewMail {
+                vec![NewMail {
                     to: email.as_str(),
                     subject: body.subject,
                     text: &body.text,
                     html: &body.html,
-                },
+                }],
                 now,
                 event_by(client, &ip, Event::EmailVerificationSent, Some(user.id), None),
             )
@@ -143,16 +170,17 @@ impl Engine {
         self.send_verification(&user, client).await
     }
 
-    /// Uses a verification link. Refused alike when the token is unknown,
-    /// used or expired.
+    /// Uses a verification or email-change link. Refused alike when the
+    /// token is unknown, used or expired; `EmailTaken` when the new address
+    /// went to another account meanwhile.
     pub async fn verify_email(&self, token: &str, client: &ClientInfo) -> AuthResult<UserRecord> {
         let ip = client.ip_string();
         let audit = event_by(client, &ip, Event::EmailVerified, None, None);
-        let user = self
-            .db
-            .verify_email(&hash_token(token), self.now(), audit)
-            .await?
-            .ok_or(AuthError::InvalidEmailToken)?;
+        let user = match self.db.confirm_email(&hash_token(token), self.now(), audit).await {
+            Err(crate::store::StoreError::Conflict) => return Err(AuthError::EmailTaken),
+            other => other?,
+        }
+        .ok_or(AuthError::InvalidEmailToken)?;
         self.users.forget(user.id);
         Ok(user)
     }
@@ -203,12 +231,12 @@ impl Engine {
                     email: email.as_str(),
                     expires_at: now + ttl.as_millis() as i64,
                 },
-                NewMail {
+                vec![NewMail {
                     to: email.as_str(),
                     subject: body.subject,
                     text: &body.text,
                     html: &body.html,
-                },
+                }],
                 now,
                 event_by(client, &ip, Event::PasswordResetRequested, Some(user.id), None),
             )
@@ -260,5 +288,86 @@ impl Engine {
         }?;
         self.users.forget(user.id);
         Ok(signed_in)
+    }
+}
+
+impl Engine {
+    /// Asks to change the account's address: the password again (counted
+    /// like a sign-in attempt: a stolen access token is no way to take over
+    /// the account's mail), then a link to the new address and a notice to
+    /// the old one. The address changes only when the link is used.
+    pub async fn request_email_change(
+        &self,
+        auth: &Principal,
+        new_email: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> AuthResult<()> {
+        let user = self.current_user(auth).await?;
+        let current = Email::existing(&user.email)
+            .map_err(|why| crate::store::StoreError::Corrupt(format!("stored email of {} {why}", user.id)))?;
+        let bucket = self.limit_account(&current, client, Some(user.id)).await?;
+        let ip = client.ip_string();
+        if !self.hasher.verify(password, Some(&user.password_hash)).await? {
+            let mut event = event_by(
+                client,
+                &ip,
+                Event::EmailChangeRefused,
+                Some(user.id),
+                Some(auth.session_id),
+            );
+            event.detail = Some(serde_json::json!({ "reason": "wrong_password" }));
+            self.audit(event).await;
+            return Err(AuthError::field("password", "is not your current password"));
+        }
+        self.db.clear_rate_limit(&bucket).await?;
+        let new = Email::parse(new_email).map_err(|why| AuthError::field("new_email", why))?;
+        if new.key() == current.key() {
+            return Err(AuthError::field("new_email", "is your current address"));
+        }
+        if self.db.find_user_by_email(&new).await?.is_some() {
+            return Err(AuthError::EmailTaken);
+        }
+        self.limit_mail(client, &new).await?;
+        let token = random_token();
+        let token_hash = hash_token(token.expose_secret());
+        let link = change_mail(&self.link("verify-email", token.expose_secret()));
+        let notice = change_notice();
+        let now = self.now();
+        self.db
+            .mail_token(
+                NewEmailToken {
+                    token_hash: &token_hash,
+                    user_id: user.id,
+                    purpose: EmailPurpose::Change,
+                    email: new.as_str(),
+                    expires_at: now + self.settings.verify_ttl.as_millis() as i64,
+                },
+                vec![
+                    NewMail {
+                        to: new.as_str(),
+                        subject: link.subject,
+                        text: &link.text,
+                        html: &link.html,
+                    },
+                    NewMail {
+                        to: current.as_str(),
+                        subject: notice.subject,
+                        text: &notice.text,
+                        html: &notice.html,
+                    },
+                ],
+                now,
+                event_by(
+                    client,
+                    &ip,
+                    Event::EmailChangeRequested,
+                    Some(user.id),
+                    Some(auth.session_id),
+                ),
+            )
+            .await?;
+        self.mailer.queued();
+        Ok(())
     }
 }

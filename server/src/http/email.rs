@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use latchkey_types::{
-    EmailTokenRequest, ErrorBody, ForgotPasswordRequest, ResetPasswordRequest, SessionLoginResponse, TokenResponse,
-    User,
+    ChangeEmailRequest, EmailTokenRequest, ErrorBody, ForgotPasswordRequest, ResetPasswordRequest,
+    SessionLoginResponse, TokenResponse, User,
 };
 use serde::de::IgnoredAny;
 
@@ -21,13 +21,15 @@ use super::{ApiResult, AppState};
 use crate::auth::rate::AddressBudget;
 use crate::store::sessions::SessionKind;
 
-/// Uses a verification link's token (from the page's `#token=…`).
+/// Uses a verification or email-change link's token (from the page's
+/// `#token=…`).
 #[utoipa::path(
     post, path = "/auth/email/verify", tag = "email",
     request_body = EmailTokenRequest,
     responses(
         (status = 200, description = "The address is verified (if it is still the account's).", body = User),
         (status = 400, description = "`invalid_token`: used, expired or unknown", body = ErrorBody),
+        (status = 409, description = "`email_taken`: an email-change link whose address another account took meanwhile", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
     )
 )]
@@ -59,6 +61,33 @@ pub async fn resend(
     ApiJson(_): ApiJson<IgnoredAny>,
 ) -> ApiResult<StatusCode> {
     state.resend_verification(&auth, &client).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Asks to change the account's address: needs the password; mails a
+/// confirmation link to the new address and a notice to the old one. The
+/// address changes only when the link is used.
+#[utoipa::path(
+    post, path = "/me/email", tag = "email",
+    request_body = ChangeEmailRequest,
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 202, description = "A confirmation link is on its way to the new address."),
+        (status = 409, description = "`email_taken`: another account has this address", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: the password is wrong, or the address is not one", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (password attempts, or mails)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
+pub async fn change(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<ChangeEmailRequest>,
+) -> ApiResult<StatusCode> {
+    state
+        .request_email_change(&auth, &body.new_email, &body.password, &client)
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 

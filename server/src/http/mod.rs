@@ -115,6 +115,7 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(email::verify))
         .routes(routes!(email::resend))
         .routes(routes!(email::forgot))
+        .routes(routes!(email::change))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::update_user))
         .routes(routes!(admin::user_sessions))

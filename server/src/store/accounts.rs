@@ -343,47 +343,70 @@ impl Db {
 
 impl Db {
     /// Mails a single-use link: the token (older unused ones of its purpose
-    /// end), the mail in the outbox and `audit`, in one transaction.
+    /// end), the mails in the outbox (the link, and any notice) and
+    /// `audit`, in one transaction.
     pub async fn mail_token(
         &self,
         token: NewEmailToken<'_>,
-        mail: NewMail<'_>,
+        mails: Vec<NewMail<'_>>,
         now: i64,
         audit: NewAuditEvent<'_>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         super::email_tokens::insert_in(&mut tx, token, now).await?;
-        super::outbox::enqueue_in(&mut tx, mail, now).await?;
+        for mail in mails {
+            super::outbox::enqueue_in(&mut tx, mail, now).await?;
+        }
         insert_audit(&mut tx, audit, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Uses a verification token: the user's address is verified if it is
-    /// still the one the link was sent to. `None` for a used, expired or
-    /// unknown token (nothing changes).
-    pub async fn verify_email(
+    /// Uses a mailed confirmation token. A verification link verifies the
+    /// user's address if it is still the one the link was sent to; an
+    /// email-change link makes its address the user's, verified
+    /// (`Conflict` if another account took it meanwhile: nothing changes).
+    /// `None` for a used, expired or unknown token (nothing changes).
+    pub async fn confirm_email(
         &self,
         token_hash: &str,
         now: i64,
         mut audit: NewAuditEvent<'_>,
     ) -> Result<Option<UserRecord>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let Some((user_id, email)) =
-            super::email_tokens::consume_in(&mut tx, token_hash, EmailPurpose::Verify, now).await?
-        else {
+        let consumed = match super::email_tokens::consume_in(&mut tx, token_hash, EmailPurpose::Verify, now).await? {
+            Some(found) => Some((EmailPurpose::Verify, found)),
+            None => super::email_tokens::consume_in(&mut tx, token_hash, EmailPurpose::Change, now)
+                .await?
+                .map(|found| (EmailPurpose::Change, found)),
+        };
+        let Some((purpose, (user_id, email))) = consumed else {
             tx.rollback().await?;
             return Ok(None);
         };
-        sqlx::query(
-            "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 \
-             WHERE id = $2 AND email_key = $3",
-        )
-        .bind(now)
-        .bind(user_id.to_string())
-        .bind(email.to_lowercase())
-        .execute(&mut *tx)
-        .await?;
+        if purpose == EmailPurpose::Change {
+            sqlx::query(
+                "UPDATE users SET email = $1, email_key = $2, email_verified_at = $3, updated_at = $3 WHERE id = $4",
+            )
+            .bind(&email)
+            .bind(email.to_lowercase())
+            .bind(now)
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+            audit.event = Event::EmailChanged;
+        } else {
+            sqlx::query(
+                "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 \
+                 WHERE id = $2 AND email_key = $3",
+            )
+            .bind(now)
+            .bind(user_id.to_string())
+            .bind(email.to_lowercase())
+            .execute(&mut *tx)
+            .await?;
+        }
         let user = lock_user(&mut tx, user_id).await?;
         audit.actor_id = Some(user_id);
         audit.user_id = Some(user_id);

@@ -38,6 +38,9 @@ pub enum Event {
     PasswordResetRequested,
     PasswordResetRefused,
     PasswordReset,
+    EmailChangeRequested,
+    EmailChangeRefused,
+    EmailChanged,
 }
 
 impl Event {
@@ -64,6 +67,9 @@ impl Event {
             Event::PasswordResetRequested => "password.reset_requested",
             Event::PasswordResetRefused => "password.reset_refused",
             Event::PasswordReset => "password.reset",
+            Event::EmailChangeRequested => "email.change_requested",
+            Event::EmailChangeRefused => "email.change_refused",
+            Event::EmailChanged => "email.changed",
         }
     }
 }

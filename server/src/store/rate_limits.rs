@@ -35,6 +35,12 @@ impl Db {
         })
     }
 
+    /// Forgets a bucket (a right password clears its account's failures).
+    pub async fn clear_rate_limit(&self, bucket: &str) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        clear_in(&mut conn, bucket).await
+    }
+
     /// Drops buckets whose window ended long ago; keeps the table small.
     pub async fn prune_rate_limits(&self, older_than: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")

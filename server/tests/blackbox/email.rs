@@ -381,12 +381,92 @@ async fn a_reset_in_session_mode_signs_in_with_a_session_cookie(backend: Backend
     assert_eq!(body["user"]["email"], EMAIL);
 }
 
+// --- change email --------------------------------------------------------
+
+async fn change_email(app: &TestApp, access_token: &str, new_email: &str, password: &str) -> reqwest::Response {
+    bare_client()
+        .post(app.url("/api/me/email"))
+        .bearer_auth(access_token)
+        .json(&json!({ "new_email": new_email, "password": password }))
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn a_new_address_counts_once_it_confirms_and_the_old_one_is_told(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = spawn(backend, &[&sink.url()]).await;
+    let ada = app.register(EMAIL, GOOD_PASSWORD).await;
+    sink.wait_for(1, MAIL_WAIT).await;
+    let asked = change_email(&app, &ada.access_token, "ada@new.example", GOOD_PASSWORD).await;
+    assert_eq!(asked.status(), 202);
+    let mails = sink.wait_for(3, MAIL_WAIT).await;
+    let to_new = mails
+        .iter()
+        .find(|m| m.contains("To: ada@new.example"))
+        .expect("a link to the new address");
+    let to_old = mails[1..]
+        .iter()
+        .find(|m| m.contains("To: ada@example.com"))
+        .expect("a notice to the old address");
+    assert!(!to_old.contains("token="), "the notice carries no link");
+    // Nothing changes until the new address confirms.
+    assert_eq!(me(&app, &ada.access_token).await["email"], EMAIL);
+    let (_, token) = mailed_link(to_new);
+    let confirmed = verify(&app, &token).await;
+    assert_eq!(confirmed.status(), 200);
+    let user: Value = confirmed.json().await.unwrap();
+    assert_eq!(user["email"], "ada@new.example");
+    assert!(user["email_verified_at"].is_string());
+    app.login("ada@new.example", GOOD_PASSWORD).await;
+    let old = app
+        .post_json("/api/auth/login", &json!({"email": EMAIL, "password": GOOD_PASSWORD}))
+        .await;
+    assert_error(old, 401, "invalid_credentials").await;
+    let events = app.state.db.audit_events_for_user(ada.body.user.id).await.unwrap();
+    assert!(events.iter().any(|e| e.event == "email.changed"), "{events:?}");
+}
+
+async fn a_change_needs_the_password_a_free_address_and_a_new_one(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = spawn(backend, &[&sink.url()]).await;
+    let ada = app.register(EMAIL, GOOD_PASSWORD).await;
+    app.register("bob@example.com", GOOD_PASSWORD).await;
+    let wrong = change_email(&app, &ada.access_token, "ada@new.example", "not the password at all").await;
+    let body = assert_error(wrong, 422, "validation_failed").await;
+    assert!(body["fields"]["password"].is_array(), "{body}");
+    let taken = change_email(&app, &ada.access_token, "BOB@example.com", GOOD_PASSWORD).await;
+    assert_error(taken, 409, "email_taken").await;
+    let same = change_email(&app, &ada.access_token, "ADA@example.com", GOOD_PASSWORD).await;
+    assert_error(same, 422, "validation_failed").await;
+    let bad = change_email(&app, &ada.access_token, "not an address", GOOD_PASSWORD).await;
+    assert_error(bad, 422, "validation_failed").await;
+    // Taken between the request and the confirmation: nothing changes.
+    assert_eq!(
+        change_email(&app, &ada.access_token, "carol@example.com", GOOD_PASSWORD)
+            .await
+            .status(),
+        202
+    );
+    let mails = sink.wait_for(4, MAIL_WAIT).await;
+    let link_mail = mails
+        .iter()
+        .find(|m| m.contains("To: carol@example.com"))
+        .expect("the link");
+    let (_, token) = mailed_link(link_mail);
+    app.register("carol@example.com", GOOD_PASSWORD).await;
+    assert_error(verify(&app, &token).await, 409, "email_taken").await;
+    assert_eq!(me(&app, &ada.access_token).await["email"], EMAIL);
+}
+
 crate::both_backends!(
     forgot_answers_alike_and_mails_only_accounts,
     a_reset_signs_in_here_and_ends_every_other_session,
     reset_links_expire_end_each_other_and_end_with_a_password_change,
     two_concurrent_resets_with_one_link_succeed_once,
     a_reset_in_session_mode_signs_in_with_a_session_cookie,
+    a_new_address_counts_once_it_confirms_and_the_old_one_is_told,
+    a_change_needs_the_password_a_free_address_and_a_new_one,
     a_registration_mails_a_link_that_verifies_once,
     two_concurrent_submits_of_one_link_succeed_once,
     links_expire_and_a_newer_one_ends_the_older,
