@@ -21,6 +21,16 @@ const HOUR_MS: i64 = 3_600_000;
 /// Mails one mailbox may receive per hour: the server is no mail cannon.
 const MAILS_PER_RECIPIENT_PER_HOUR: i64 = 5;
 
+/// Where a single-use link goes and what it is for.
+struct Link<'a> {
+    user_id: uuid::Uuid,
+    purpose: EmailPurpose,
+    to: &'a Email,
+    /// The app page the link opens.
+    page: &'static str,
+    ttl: std::time::Duration,
+}
+
 /// A mail's two bodies. Only what the reader needs: no name, no account
 /// details beyond the address it was sent to.
 struct Body {
@@ -113,41 +123,64 @@ impl Engine {
         Ok(())
     }
 
-    /// A link to a page of the app, with the token in the fragment.
-    fn link(&self, page: &str, token: &str) -> String {
-        format!("{}/{page}#token={token}", self.settings.public_origin)
+    /// Mails a single-use link to `to`: a fresh token for `purpose`, the
+    /// body `compose` makes around the link (to a page of the app, the
+    /// token in the fragment), any `notices` beside it, and `audit` — one
+    /// transaction — then wakes the sender.
+    async fn mail_link(
+        &self,
+        link: Link<'_>,
+        compose: impl FnOnce(&str) -> Body,
+        notices: &[(&Email, &Body)],
+        audit: crate::store::audit::NewAuditEvent<'_>,
+    ) -> AuthResult<()> {
+        let token = random_token();
+        let token_hash = hash_token(token.expose_secret());
+        let body = compose(&format!(
+            "{}/{}#token={}",
+            self.settings.public_origin,
+            link.page,
+            token.expose_secret()
+        ));
+        let now = self.now();
+        let mut mails = vec![NewMail {
+            to: link.to.as_str(),
+            subject: body.subject,
+            text: &body.text,
+            html: &body.html,
+        }];
+        mails.extend(notices.iter().map(|(to, notice)| NewMail {
+            to: to.as_str(),
+            subject: notice.subject,
+            text: &notice.text,
+            html: &notice.html,
+        }));
+        let token = NewEmailToken {
+            token_hash: &token_hash,
+            user_id: link.user_id,
+            purpose: link.purpose,
+            email: link.to.as_str(),
+            expires_at: now + link.ttl.as_millis() as i64,
+        };
+        self.db.mail_token(token, mails, now, audit).await?;
+        self.mailer.queued();
+        Ok(())
     }
 
     /// Mails a verification link to the user's address (rate limited).
     pub(crate) async fn send_verification(&self, user: &UserRecord, client: &ClientInfo) -> AuthResult<()> {
-        let email = Email::existing(&user.email)
-            .map_err(|why| crate::store::StoreError::Corrupt(format!("stored email of {} {why}", user.id)))?;
+        let email = user.stored_email()?;
         self.limit_mail(client, &email).await?;
-        let token = random_token();
-        let token_hash = hash_token(token.expose_secret());
-        let body = verification_mail(&self.link("verify-email", token.expose_secret()));
-        let now = self.now();
         let ip = client.ip_string();
-        self.db
-            .mail_token(
-                NewEmailToken {
-                    token_hash: &token_hash,
-                    user_id: user.id,
-                    purpose: EmailPurpose::Verify,
-                    email: email.as_str(),
-                    expires_at: now + self.settings.verify_ttl.as_millis() as i64,
-                },
-                vec![NewMail {
-                    to: email.as_str(),
-                    subject: body.subject,
-                    text: &body.text,
-                    html: &body.html,
-                }],
-                now,
-                event_by(client, &ip, Event::EmailVerificationSent, Some(user.id), None),
-            )
-            .await?;
-        self.mailer.queued();
+        let link = Link {
+            user_id: user.id,
+            purpose: EmailPurpose::Verify,
+            to: &email,
+            page: "verify-email",
+            ttl: self.settings.verify_ttl,
+        };
+        let audit = event_by(client, &ip, Event::EmailVerificationSent, Some(user.id), None);
+        self.mail_link(link, verification_mail, &[], audit).await?;
         Ok(())
     }
 
@@ -209,39 +242,24 @@ impl Engine {
             self.audit(event).await;
             return Ok(());
         };
-        let email = Email::existing(&user.email)
-            .map_err(|why| crate::store::StoreError::Corrupt(format!("stored email of {} {why}", user.id)))?;
+        let email = user.stored_email()?;
         if let Err(err) = self.limit_mail(client, &email).await {
             let mut event = event_by(client, &ip, Event::PasswordResetRefused, Some(user.id), None);
             event.detail = Some(serde_json::json!({ "reason": "mail_limit" }));
             self.audit(event).await;
             return Err(err);
         }
-        let token = random_token();
-        let token_hash = hash_token(token.expose_secret());
         let ttl = self.settings.reset_ttl;
-        let body = reset_mail(&self.link("reset-password", token.expose_secret()), ttl.as_secs() / 60);
-        let now = self.now();
-        self.db
-            .mail_token(
-                NewEmailToken {
-                    token_hash: &token_hash,
-                    user_id: user.id,
-                    purpose: EmailPurpose::Reset,
-                    email: email.as_str(),
-                    expires_at: now + ttl.as_millis() as i64,
-                },
-                vec![NewMail {
-                    to: email.as_str(),
-                    subject: body.subject,
-                    text: &body.text,
-                    html: &body.html,
-                }],
-                now,
-                event_by(client, &ip, Event::PasswordResetRequested, Some(user.id), None),
-            )
+        let link = Link {
+            user_id: user.id,
+            purpose: EmailPurpose::Reset,
+            to: &email,
+            page: "reset-password",
+            ttl,
+        };
+        let audit = event_by(client, &ip, Event::PasswordResetRequested, Some(user.id), None);
+        self.mail_link(link, |url| reset_mail(url, ttl.as_secs() / 60), &[], audit)
             .await?;
-        self.mailer.queued();
         Ok(())
     }
 
@@ -264,8 +282,7 @@ impl Engine {
                 .await;
             return Err(AuthError::InvalidEmailToken);
         };
-        let email = Email::existing(&user.email)
-            .map_err(|why| crate::store::StoreError::Corrupt(format!("stored email of {} {why}", user.id)))?;
+        let email = user.stored_email()?;
         let password = self
             .check_password(new_password, Some(&email))
             .await?
@@ -304,8 +321,7 @@ impl Engine {
         client: &ClientInfo,
     ) -> AuthResult<()> {
         let user = self.current_user(auth).await?;
-        let current = Email::existing(&user.email)
-            .map_err(|why| crate::store::StoreError::Corrupt(format!("stored email of {} {why}", user.id)))?;
+        let current = user.stored_email()?;
         let bucket = self.limit_account(&current, client, Some(user.id)).await?;
         let ip = client.ip_string();
         if !self.hasher.verify(password, Some(&user.password_hash)).await? {
@@ -329,45 +345,22 @@ impl Engine {
             return Err(AuthError::EmailTaken);
         }
         self.limit_mail(client, &new).await?;
-        let token = random_token();
-        let token_hash = hash_token(token.expose_secret());
-        let link = change_mail(&self.link("verify-email", token.expose_secret()));
-        let notice = change_notice();
-        let now = self.now();
-        self.db
-            .mail_token(
-                NewEmailToken {
-                    token_hash: &token_hash,
-                    user_id: user.id,
-                    purpose: EmailPurpose::Change,
-                    email: new.as_str(),
-                    expires_at: now + self.settings.verify_ttl.as_millis() as i64,
-                },
-                vec![
-                    NewMail {
-                        to: new.as_str(),
-                        subject: link.subject,
-                        text: &link.text,
-                        html: &link.html,
-                    },
-                    NewMail {
-                        to: current.as_str(),
-                        subject: notice.subject,
-                        text: &notice.text,
-                        html: &notice.html,
-                    },
-                ],
-                now,
-                event_by(
-                    client,
-                    &ip,
-                    Event::EmailChangeRequested,
-                    Some(user.id),
-                    Some(auth.session_id),
-                ),
-            )
+        let link = Link {
+            user_id: user.id,
+            purpose: EmailPurpose::Change,
+            to: &new,
+            page: "verify-email",
+            ttl: self.settings.verify_ttl,
+        };
+        let audit = event_by(
+            client,
+            &ip,
+            Event::EmailChangeRequested,
+            Some(user.id),
+            Some(auth.session_id),
+        );
+        self.mail_link(link, change_mail, &[(&current, &change_notice())], audit)
             .await?;
-        self.mailer.queued();
         Ok(())
     }
 }

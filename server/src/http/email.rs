@@ -140,10 +140,7 @@ pub async fn reset_jwt(
     jar: CookieJar,
     ApiJson(body): ApiJson<ResetPasswordRequest>,
 ) -> ApiResult<Response> {
-    let signed_in = state
-        .reset_password(&body.token, &body.password, SessionKind::Jwt, &client)
-        .await?;
-    Ok(signed_in_response(&state, StatusCode::OK, jar, signed_in))
+    reset(state, client, jar, body, SessionKind::Jwt).await
 }
 
 /// Uses a reset link (session mode): as `/auth/password/reset`, signing in
@@ -165,8 +162,17 @@ pub async fn reset_session(
     jar: CookieJar,
     ApiJson(body): ApiJson<ResetPasswordRequest>,
 ) -> ApiResult<Response> {
-    let signed_in = state
-        .reset_password(&body.token, &body.password, SessionKind::Cookie, &client)
-        .await?;
+    reset(state, client, jar, body, SessionKind::Cookie).await
+}
+
+/// Both reset routes: the mode decides only the credential handed out.
+async fn reset(
+    state: AppState,
+    client: ClientInfo,
+    jar: CookieJar,
+    body: ResetPasswordRequest,
+    kind: SessionKind,
+) -> ApiResult<Response> {
+    let signed_in = state.reset_password(&body.token, &body.password, kind, &client).await?;
     Ok(signed_in_response(&state, StatusCode::OK, jar, signed_in))
 }

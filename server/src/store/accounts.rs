@@ -125,7 +125,11 @@ impl Db {
                     ..audit.clone()
                 };
                 insert_audit(&mut tx, reset, now).await?;
-                lock_user(&mut tx, user.id).await?.unwrap_or(user)
+                UserRecord {
+                    password_hash: new_password_hash.to_string(),
+                    email_verified_at: user.email_verified_at.or(Some(now)),
+                    ..user
+                }
             }
             Entrant::Verified { user_id, password_hash } => match lock_user(&mut tx, user_id).await? {
                 Some(user) if user.password_hash == password_hash && !user.is_disabled() => user,

@@ -73,6 +73,12 @@ pub(crate) fn user_records(rows: Vec<UserRow>) -> Result<Vec<UserRecord>, StoreE
 }
 
 impl UserRecord {
+    /// The stored address as an `Email` (for lookups and mail). Addresses
+    /// stored before the current syntax rule still qualify.
+    pub fn stored_email(&self) -> Result<Email, StoreError> {
+        Email::existing(&self.email).map_err(|why| StoreError::Corrupt(format!("stored email of {} {why}", self.id)))
+    }
+
     pub fn is_disabled(&self) -> bool {
         self.disabled_at.is_some()
     }
