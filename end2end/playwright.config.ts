@@ -14,13 +14,15 @@ import type { AuthMode } from "./tests/fixtures";
 // tests read `authMode` where the two differ on the wire. Two more servers
 // serve one spec each: access tokens with a 5-second life (many silent
 // refreshes), and the `stateless` access check (a revoked session's token
-// still works).
+// still works); and two (one per mode) sign in only confirmed addresses.
 const port = Number(process.env.E2E_PORT ?? 3210);
 const url = (offset: number) => `http://127.0.0.1:${port + offset}`;
 const baseURL = url(0);
 const shortTtlURL = url(1);
 const sessionURL = url(2);
 const statelessURL = url(3);
+const verifiedJwtURL = url(4);
+const verifiedSessionURL = url(5);
 // A real development mail server (npm maildev): SMTP for the servers, a
 // REST API for the tests to read what was sent.
 const MAILDEV_SMTP_PORT = port + 20;
@@ -59,7 +61,7 @@ function server(url: string, name: string, env: Record<string, string> = {}) {
 }
 
 /** Specs written for one particular server, outside the jwt × session matrix. */
-const SINGLE_SERVER_SPECS = /\.(short-ttl|stateless)\.spec\.ts$/;
+const SINGLE_SERVER_SPECS = /\.(short-ttl|stateless|verified)\.spec\.ts$/;
 
 export default defineConfig<{ authMode: AuthMode }>({
   testDir: "./tests",
@@ -95,6 +97,13 @@ export default defineConfig<{ authMode: AuthMode }>({
     { name: "session", testIgnore: SINGLE_SERVER_SPECS, use: { baseURL: sessionURL, authMode: "session" } },
     { name: "short-ttl", testMatch: /\.short-ttl\.spec\.ts$/, use: { baseURL: shortTtlURL } },
     { name: "stateless", testMatch: /\.stateless\.spec\.ts$/, use: { baseURL: statelessURL } },
+    // Sign-in needs a confirmed address (LATCHKEY_REQUIRE_VERIFIED_EMAIL), in both modes.
+    { name: "verified-jwt", testMatch: /\.verified\.spec\.ts$/, use: { baseURL: verifiedJwtURL, authMode: "jwt" } },
+    {
+      name: "verified-session",
+      testMatch: /\.verified\.spec\.ts$/,
+      use: { baseURL: verifiedSessionURL, authMode: "session" },
+    },
   ],
   webServer: [
     {
@@ -110,5 +119,10 @@ export default defineConfig<{ authMode: AuthMode }>({
     server(sessionURL, "session", { LATCHKEY_AUTH_MODE: "session" }),
     // Also a non-default password length: the forms must say what this server wants.
     server(statelessURL, "stateless", { LATCHKEY_ACCESS_CHECK: "stateless", LATCHKEY_PASSWORD_MIN_CHARS: "20" }),
+    server(verifiedJwtURL, "verified-jwt", { LATCHKEY_REQUIRE_VERIFIED_EMAIL: "true" }),
+    server(verifiedSessionURL, "verified-session", {
+      LATCHKEY_REQUIRE_VERIFIED_EMAIL: "true",
+      LATCHKEY_AUTH_MODE: "session",
+    }),
   ],
 });

@@ -135,7 +135,7 @@ export function createAdmin(mode: AuthMode, email: string, password = PASSWORD) 
  * The link of the newest mail to `address` whose subject matches, as the
  * development mail server received it over SMTP (waits for it to arrive).
  */
-export async function mailedLink(address: string, subject: RegExp): Promise<string> {
+export async function mailedLink(address: string, subject: RegExp, count = 1): Promise<string> {
   let link: string | undefined;
   await expect
     .poll(
@@ -143,7 +143,9 @@ export async function mailedLink(address: string, subject: RegExp): Promise<stri
         const mails: { to: { address: string }[]; subject: string; text: string }[] = await (
           await fetch(`${MAILDEV_URL}/email`)
         ).json();
-        const mail = mails.filter((m) => m.to.some((t) => t.address === address) && subject.test(m.subject)).pop();
+        const matching = mails.filter((m) => m.to.some((t) => t.address === address) && subject.test(m.subject));
+        // The newest, once `count` of them have arrived.
+        const mail = matching.length >= count ? matching.pop() : undefined;
         link = mail?.text.match(/https?:\/\/\S+#token=[A-Za-z0-9_-]+/)?.[0];
         return link;
       },

@@ -14,6 +14,7 @@ pub mod token;
 use latchkey_types::User;
 use leptos::prelude::*;
 
+pub use session::Registration;
 pub use status::{
     Access, AccessToken, AuthStatus, Credential, Grant, Outcome, RefreshEvent, SignedIn, SignedOutReason, Trigger,
 };

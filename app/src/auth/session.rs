@@ -14,6 +14,15 @@ use crate::api::{self, ApiFailure, ApiRequest, Reply};
 use crate::browser::now_ms;
 use crate::facts::AuthMode;
 
+/// How a registration ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    SignedIn,
+    /// The account exists; the server signs in only verified addresses and
+    /// has mailed the link.
+    VerifyFirst,
+}
+
 impl AuthStore {
     pub async fn login(&self, request: &LoginRequest) -> Result<(), ApiFailure> {
         let path = match self.mode {
@@ -25,14 +34,19 @@ impl AuthStore {
         Ok(())
     }
 
-    pub async fn register(&self, request: &RegisterRequest) -> Result<(), ApiFailure> {
+    /// Creates the account and, unless the server signs in only verified
+    /// addresses (it answers 202 then, with no credential), signs in.
+    pub async fn register(&self, request: &RegisterRequest) -> Result<Registration, ApiFailure> {
         let path = match self.mode {
             AuthMode::Jwt => "/api/auth/register",
             AuthMode::Session => "/api/session/register",
         };
         let reply = api::call_public(ApiRequest::post(path, request)).await?;
+        if reply.status == 202 {
+            return Ok(Registration::VerifyFirst);
+        }
         self.accept(self.grant(&reply)?);
-        Ok(())
+        Ok(Registration::SignedIn)
     }
 
     /// Sets a new password with a mailed reset link and signs in here

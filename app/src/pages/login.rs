@@ -1,15 +1,16 @@
 //! Sign in. Comes back to `next` afterwards when it is a path on this site,
 //! and says why the visitor is here when a session just ended.
 
-use latchkey_types::LoginRequest;
+use latchkey_types::{ErrorCode, LoginRequest, ResendVerificationRequest};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
+use crate::api::{self, ApiRequest};
 use crate::auth::{Access, SignedOutReason, use_auth};
-use crate::components::form::{FormAlert, FormState, SubmitButton, TextField};
+use crate::components::form::{FormAlert, FormState, Notice, SubmitButton, TextField};
 use crate::redirect::{safe_next, with_next};
 
 #[component]
@@ -49,6 +50,9 @@ pub fn LoginPage() -> impl IntoView {
             <WhyHere asked=Signal::derive(move || next.get().is_some())/>
             <form method="post" novalidate on:submit=submit>
                 <FormAlert form/>
+                <Show when=move || form.failure().is_some_and(|f| f.is(ErrorCode::EmailUnverified))>
+                    <ResendLink email/>
+                </Show>
                 <TextField label="Email" id="email" kind="email" autocomplete="username" value=email
                     errors=form.errors("email") required=true/>
                 <TextField label="Password" id="password" kind="password" autocomplete="current-password"
@@ -82,6 +86,37 @@ pub fn go_on_when_signed_in() -> Memo<Option<String>> {
         }
     });
     next
+}
+
+/// After `email_unverified`: ask for a new verification link by address.
+/// The answer is the same for any address; the server sends a link only to
+/// an account whose address is not verified yet.
+#[component]
+fn ResendLink(email: RwSignal<String>) -> impl IntoView {
+    let form = FormState::new();
+    let sent = RwSignal::new(None::<String>);
+    let resend = move |_| {
+        if !form.begin() {
+            return;
+        }
+        let request = ResendVerificationRequest {
+            email: email.get_untracked().trim().to_string(),
+        };
+        leptos::task::spawn_local(async move {
+            let result = api::call_public(ApiRequest::post("/api/auth/email/resend", &request)).await;
+            if result.is_ok() {
+                sent.try_set(Some(format!("A new link is on its way to {}.", request.email)));
+            }
+            form.finish(result.map(drop));
+        });
+    };
+    view! {
+        <div class="resend">
+            <Notice message=sent/>
+            <FormAlert form/>
+            <button type="button" on:click=resend disabled=move || form.busy()>"Mail me a new link"</button>
+        </div>
+    }
 }
 
 /// Why the visitor is on this page, if we know.

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use super::login::go_on_when_signed_in;
-use crate::auth::use_auth;
+use crate::auth::{Registration, use_auth};
 use crate::components::form::{FormAlert, FormState, SubmitButton, TextField};
 use crate::redirect::with_next;
 
@@ -20,6 +20,9 @@ pub fn RegisterPage() -> impl IntoView {
     let display_name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let form = FormState::new();
+    // Set when the server signs in only verified addresses: the account
+    // exists and the link is on its way to this address.
+    let verify_first = RwSignal::new(None::<String>);
     let min_chars = crate::facts::server_facts().password_min_chars;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -41,7 +44,11 @@ pub fn RegisterPage() -> impl IntoView {
             display_name: Some(name.trim().to_string()).filter(|n| !n.is_empty()),
         };
         leptos::task::spawn_local(async move {
-            form.finish(auth.register(&request).await);
+            let result = auth.register(&request).await;
+            if matches!(result, Ok(Registration::VerifyFirst)) {
+                verify_first.try_set(Some(request.email.trim().to_string()));
+            }
+            form.finish(result.map(drop));
         });
     };
     let login_href = move || match next.get() {
@@ -53,6 +60,7 @@ pub fn RegisterPage() -> impl IntoView {
         <Title text="Create account"/>
         <section class="card narrow">
             <h1>"Create an account"</h1>
+            <Show when=move || verify_first.with(Option::is_some) fallback=move || view! {
             <form method="post" novalidate on:submit=submit>
                 <FormAlert form/>
                 <TextField label="Email" id="email" kind="email" autocomplete="email" value=email
@@ -64,6 +72,12 @@ pub fn RegisterPage() -> impl IntoView {
                     hint=format!("At least {min_chars} characters. A few unrelated words make a strong, memorable passphrase.")/>
                 <SubmitButton form label="Create account" busy_label="Creating your account…"/>
             </form>
+            }>
+                <p class="notice" role="status" data-testid="verify-first">
+                    "Your account is ready. We mailed a link to " <strong>{move || verify_first.get()}</strong>
+                    ": follow it to confirm the address, then sign in."
+                </p>
+            </Show>
             <p>"Already have an account? " <A href=login_href>"Sign in"</A></p>
         </section>
     }

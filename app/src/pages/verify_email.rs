@@ -59,7 +59,10 @@ pub fn VerifyEmailPage() -> impl IntoView {
                 .into_any(),
                 Outcome::Failed(message) => view! {
                     <p class="alert" role="alert">{message}</p>
-                    <p>"Signed in, you can ask for a new link on your account page."</p>
+                    <p>
+                        "You can ask for a new link on your account page — or, if this server "
+                        "lets you sign in only once the address is confirmed, from the sign-in page."
+                    </p>
                 }
                 .into_any(),
                 Outcome::NoToken => view! {

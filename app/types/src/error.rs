@@ -18,6 +18,9 @@ pub enum ErrorCode {
     InvalidRefreshToken,
     Forbidden,
     CsrfRejected,
+    /// The password was right, but this server signs in only verified
+    /// addresses (`LATCHKEY_REQUIRE_VERIFIED_EMAIL`).
+    EmailUnverified,
     NotFound,
     MethodNotAllowed,
     EmailTaken,
@@ -35,7 +38,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::InvalidCredentials | ErrorCode::InvalidToken | ErrorCode::InvalidRefreshToken => 401,
-            ErrorCode::Forbidden | ErrorCode::CsrfRejected => 403,
+            ErrorCode::Forbidden | ErrorCode::CsrfRejected | ErrorCode::EmailUnverified => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::EmailTaken | ErrorCode::Conflict => 409,

@@ -232,6 +232,15 @@ pub struct ForgotPasswordRequest {
     pub email: String,
 }
 
+/// `POST /api/auth/email/resend`: a new verification link for someone who
+/// cannot sign in until the address is verified.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResendVerificationRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
+    pub email: String,
+}
+
 /// `POST /api/auth/password/reset` and `POST /api/session/password/reset`.
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

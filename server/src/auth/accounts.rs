@@ -17,16 +17,26 @@ use crate::store::audit::Event;
 use crate::store::sessions::SessionKind;
 use crate::store::users::{NewUser, UserRecord};
 
+/// What a registration ends in.
+pub enum Registered {
+    /// The account and its first session.
+    SignedIn(SignedIn),
+    /// The account, with no session: this server signs in only verified
+    /// addresses, and the verification link is on its way.
+    Pending(UserRecord),
+}
+
 impl Engine {
     /// Rate limit, then every field checked (all problems reported at
     /// once), then the argon2 hash, then the account and its first session
-    /// of `kind` in one transaction.
+    /// of `kind` in one transaction — or, when sign-in needs a verified
+    /// address, the account alone.
     pub async fn register(
         &self,
         body: &RegisterRequest,
         kind: SessionKind,
         client: &ClientInfo,
-    ) -> AuthResult<SignedIn> {
+    ) -> AuthResult<Registered> {
         self.limit_address(client, AddressBudget::SignIn).await?;
         let mut fields = FieldErrors::new();
         let email = Email::parse(&body.email)
@@ -55,21 +65,34 @@ impl Engine {
             password_hash: &password_hash,
             // Never from the request: `role` in the body is ignored.
             role: Role::User,
+            email_verified: false,
         };
+        if self.settings.require_verified_email {
+            let ip = client.ip_string();
+            let audit = event_by(client, &ip, Event::UserRegistered, None, None);
+            let user = match self.db.create_user(new, audit, self.now()).await {
+                Err(crate::store::StoreError::Conflict) => return Err(AuthError::EmailTaken),
+                other => other?,
+            };
+            self.welcome(&user, client).await;
+            return Ok(Registered::Pending(user));
+        }
         let audit = StartAudit {
             event: Event::UserRegistered,
             detail: None,
         };
         let signed_in = self.start_session(Entrant::New(new), kind, client, None, audit).await?;
         self.welcome(&signed_in.user, client).await;
-        Ok(signed_in)
+        Ok(Registered::SignedIn(signed_in))
     }
 
     /// Password sign-in with a new session of `kind`. Rate limits first (so
     /// a locked-out account costs no argon2 work and says nothing about the
     /// password), then the same argon2 work whether or not the account
     /// exists, then the session — which the store refuses if the password
-    /// or the account's status changed while argon2 ran.
+    /// or the account's status changed while argon2 ran. Where sign-in needs
+    /// a verified address, an unverified one is refused only after the
+    /// password matched (so the refusal tells nothing to whoever lacks it).
     pub async fn sign_in(&self, body: &LoginRequest, kind: SessionKind, client: &ClientInfo) -> AuthResult<SignedIn> {
         self.limit_address(client, AddressBudget::SignIn).await?;
         let Ok(email) = Email::existing(&body.email) else {
@@ -81,19 +104,21 @@ impl Engine {
             .hasher
             .verify(&body.password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await?;
+        let unverified = |u: &UserRecord| self.settings.require_verified_email && u.email_verified_at.is_none();
         let user = match user {
-            Some(user) if matched && !user.is_disabled() => user,
+            Some(user) if matched && !user.is_disabled() && !unverified(&user) => user,
             user => {
-                let reason = match &user {
-                    None => "unknown_email",
-                    Some(u) if u.is_disabled() && matched => "account_disabled",
-                    Some(_) => "wrong_password",
+                let (reason, refusal) = match &user {
+                    None => ("unknown_email", AuthError::InvalidCredentials),
+                    Some(u) if u.is_disabled() && matched => ("account_disabled", AuthError::InvalidCredentials),
+                    Some(u) if matched && unverified(u) => ("email_unverified", AuthError::EmailUnverified),
+                    Some(_) => ("wrong_password", AuthError::InvalidCredentials),
                 };
                 let ip = client.ip_string();
                 let mut event = event_by(client, &ip, Event::LoginFailed, user.as_ref().map(|u| u.id), None);
                 event.detail = Some(serde_json::json!({ "reason": reason }));
                 self.audit(event).await;
-                return Err(AuthError::InvalidCredentials);
+                return Err(refusal);
             }
         };
         let entrant = Entrant::Verified {

@@ -203,6 +203,27 @@ impl Engine {
         self.send_verification(&user, client).await
     }
 
+    /// Someone who cannot sign in yet (sign-in needs a verified address)
+    /// asks for a new link by address. As with a forgotten password, the
+    /// caller answers the same at once whatever this finds; a link goes
+    /// only to an enabled account whose address is not verified yet.
+    pub async fn resend_verification_to(&self, raw_email: &str, client: &ClientInfo) {
+        let user = match Email::existing(raw_email) {
+            Ok(email) => self.db.find_user_by_email(&email).await,
+            Err(_) => Ok(None),
+        };
+        let sent = match user {
+            Ok(Some(user)) if !user.is_disabled() && user.email_verified_at.is_none() => {
+                self.send_verification(&user, client).await
+            }
+            Ok(_) => Ok(()),
+            Err(err) => Err(err.into()),
+        };
+        if let Err(err) = sent {
+            tracing::warn!(error = %err, "verification mail not queued");
+        }
+    }
+
     /// Uses a verification or email-change link. Refused alike when the
     /// token is unknown, used or expired; `EmailTaken` when the new address
     /// went to another account meanwhile.

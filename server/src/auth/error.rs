@@ -28,6 +28,10 @@ pub enum AuthError {
     AccountChanged,
     #[error("too many attempts")]
     RateLimited { retry_after_secs: u64 },
+    /// The password was right but the address is not verified, and this
+    /// server requires it.
+    #[error("the email address is not verified")]
+    EmailUnverified,
     #[error("the email is taken")]
     EmailTaken,
     #[error("some fields are not valid")]

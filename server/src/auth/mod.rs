@@ -29,6 +29,7 @@ pub mod sessions;
 pub mod vault;
 
 pub use access::{Credential, Principal};
+pub use accounts::Registered;
 pub use client::ClientInfo;
 pub use engine::Engine;
 pub use error::{AuthError, AuthResult};

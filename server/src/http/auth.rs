@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use latchkey_types::{ErrorBody, LoginRequest, RegisterRequest, SessionLoginResponse, TokenResponse};
+use latchkey_types::{ErrorBody, LoginRequest, RegisterRequest, SessionLoginResponse, TokenResponse, User};
 use secrecy::ExposeSecret;
 use serde::de::IgnoredAny;
 
@@ -21,7 +21,7 @@ use super::cookies::{
 use super::extract::{AuthUser, MaybeAuthUser};
 use super::json::ApiJson;
 use super::{ApiError, ApiResult, AppState};
-use crate::auth::{AuthError, Issued, SignedIn};
+use crate::auth::{AuthError, Issued, Registered, SignedIn};
 use crate::store::sessions::SessionKind;
 
 /// The answer to a sign-in, a registration or a refresh, in either mode:
@@ -64,6 +64,16 @@ fn with_cleared_cookie(state: &AppState, jar: CookieJar, err: ApiError) -> Respo
     (jar.add(cleared_refresh_cookie(&state.settings)), err).into_response()
 }
 
+/// The answer to a registration in either mode: signed in (201), or, where
+/// sign-in needs a verified address, 202 with the new account and no
+/// credential.
+pub fn registered_response(state: &AppState, jar: CookieJar, registered: Registered) -> Response {
+    match registered {
+        Registered::SignedIn(signed_in) => signed_in_response(state, StatusCode::CREATED, jar, signed_in),
+        Registered::Pending(user) => (StatusCode::ACCEPTED, axum::Json(user.to_api())).into_response(),
+    }
+}
+
 /// Creates an account and signs it in (JWT mode).
 #[utoipa::path(
     post, path = "/auth/register", tag = "auth",
@@ -71,6 +81,7 @@ fn with_cleared_cookie(state: &AppState, jar: CookieJar, err: ApiError) -> Respo
     responses(
         (status = 201, description = "Account created and signed in; the refresh cookie is set.", body = TokenResponse,
             headers(("Set-Cookie" = String, description = "The refresh cookie (HttpOnly, Secure, SameSite=Strict, Path=/api/auth)."))),
+        (status = 202, description = "Account created, not signed in: this server requires a verified address (`LATCHKEY_REQUIRE_VERIFIED_EMAIL`) and the link is on its way.", body = User),
         (status = 409, description = "`email_taken`", body = ErrorBody),
         (status = 422, description = "`validation_failed`, with `fields`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
@@ -82,8 +93,8 @@ pub async fn register(
     jar: CookieJar,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
-    let signed_in = state.register(&body, SessionKind::Jwt, &client).await?;
-    Ok(signed_in_response(&state, StatusCode::CREATED, jar, signed_in))
+    let registered = state.register(&body, SessionKind::Jwt, &client).await?;
+    Ok(registered_response(&state, jar, registered))
 }
 
 /// Signs in (JWT mode): an access token in the body, the refresh cookie set.
@@ -94,6 +105,7 @@ pub async fn register(
         (status = 200, description = "Signed in; the refresh cookie is set.", body = TokenResponse,
             headers(("Set-Cookie" = String, description = "The refresh cookie."))),
         (status = 401, description = "`invalid_credentials`: unknown email, wrong password or disabled account alike", body = ErrorBody),
+        (status = 403, description = "`email_unverified`: the password is right, but this server signs in only verified addresses (ask for a link with `POST /api/auth/email/resend`)", body = ErrorBody),
         (status = 429, description = "`rate_limited` (per account and per address)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
     )
 )]

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use latchkey_types::{
-    ChangeEmailRequest, EmailTokenRequest, ErrorBody, ForgotPasswordRequest, ResetPasswordRequest,
-    SessionLoginResponse, TokenResponse, User,
+    ChangeEmailRequest, EmailTokenRequest, ErrorBody, ForgotPasswordRequest, ResendVerificationRequest,
+    ResetPasswordRequest, SessionLoginResponse, TokenResponse, User,
 };
 use serde::de::IgnoredAny;
 
@@ -64,6 +64,41 @@ pub async fn resend(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// Asks for a new verification link by address, for someone who cannot
+/// sign in until the address is verified. Always 202 at once, like
+/// `forgot`: the answer says nothing about who has an account.
+#[utoipa::path(
+    post, path = "/auth/email/resend", tag = "email",
+    request_body = ResendVerificationRequest,
+    responses(
+        (status = 202, description = "If the address belongs to an account that is not verified yet, a link is on its way."),
+        (status = 422, description = "`validation_failed`: longer than any address", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (per client address)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
+pub async fn resend_public(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<ResendVerificationRequest>,
+) -> ApiResult<StatusCode> {
+    refuse_overlong(&body.email)?;
+    state.limit_address(&client, AddressBudget::SignIn).await?;
+    tokio::spawn(async move { state.resend_verification_to(&body.email, &client).await });
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Longer than any address can be: refused as the contract says, which
+/// tells nothing about any account.
+fn refuse_overlong(email: &str) -> ApiResult<()> {
+    if email.chars().count() > latchkey_types::email::EMAIL_MAX_LEN {
+        return Err(super::ApiError::validation(latchkey_types::FieldErrors::from([(
+            "email".to_string(),
+            vec!["must be at most 254 characters".to_string()],
+        )])));
+    }
+    Ok(())
+}
+
 /// Asks to change the account's address: needs the password; mails a
 /// confirmation link to the new address and a notice to the old one. The
 /// address changes only when the link is used.
@@ -108,14 +143,7 @@ pub async fn forgot(
     client: ClientInfo,
     ApiJson(body): ApiJson<ForgotPasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    // Longer than any address can be: refused as the contract says, which
-    // tells nothing about any account.
-    if body.email.chars().count() > latchkey_types::email::EMAIL_MAX_LEN {
-        return Err(super::ApiError::validation(latchkey_types::FieldErrors::from([(
-            "email".to_string(),
-            vec!["must be at most 254 characters".to_string()],
-        )])));
-    }
+    refuse_overlong(&body.email)?;
     state.limit_address(&client, AddressBudget::SignIn).await?;
     tokio::spawn(async move { state.forgot_password(&body.email, &client).await });
     Ok(StatusCode::ACCEPTED)

@@ -107,6 +107,10 @@ impl From<AuthError> for ApiError {
                     "Too many attempts; please wait before trying again.",
                 )
             },
+            AuthError::EmailUnverified => ApiError::new(
+                ErrorCode::EmailUnverified,
+                "Please confirm your email address first: use the link we mailed you, or ask for a new one.",
+            ),
             AuthError::EmailTaken => ApiError::new(ErrorCode::EmailTaken, "An account with this email already exists."),
             AuthError::Validation(fields) => ApiError::validation(fields),
             AuthError::NotFound(what) => ApiError::new(ErrorCode::NotFound, what),

@@ -114,6 +114,7 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(me::delete_session))
         .routes(routes!(email::verify))
         .routes(routes!(email::resend))
+        .routes(routes!(email::resend_public))
         .routes(routes!(email::forgot))
         .routes(routes!(email::change))
         .routes(routes!(admin::list_users))

@@ -13,11 +13,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use latchkey_types::{ErrorBody, LoginRequest, RegisterRequest, SessionLoginResponse};
+use latchkey_types::{ErrorBody, LoginRequest, RegisterRequest, SessionLoginResponse, User};
 use secrecy::ExposeSecret;
 use serde::de::IgnoredAny;
 
-use super::auth::signed_in_response;
+use super::auth::{registered_response, signed_in_response};
 use super::client::ClientInfo;
 use super::cookies::{cleared_session_cookie, read_session_secret, session_cookie};
 use super::extract::{AuthUser, invalid_token};
@@ -35,6 +35,7 @@ use crate::store::sessions::SessionKind;
         (status = 200, description = "Signed in; the session cookie is set.", body = SessionLoginResponse,
             headers(("Set-Cookie" = String, description = "The session cookie (HttpOnly, Secure, SameSite=Strict, Path=/)."))),
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+        (status = 403, description = "`email_unverified`: the password is right, but this server signs in only verified addresses", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
     )
 )]
@@ -63,6 +64,7 @@ pub async fn login(
     responses(
         (status = 201, description = "Account created and signed in; the session cookie is set.", body = SessionLoginResponse,
             headers(("Set-Cookie" = String, description = "The session cookie."))),
+        (status = 202, description = "Account created, not signed in: this server requires a verified address and the link is on its way.", body = User),
         (status = 409, description = "`email_taken`", body = ErrorBody),
         (status = 422, description = "`validation_failed`, with `fields`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
@@ -74,8 +76,8 @@ pub async fn register(
     jar: CookieJar,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
-    let signed_in = state.register(&body, SessionKind::Cookie, &client).await?;
-    Ok(signed_in_response(&state, StatusCode::CREATED, jar, signed_in))
+    let registered = state.register(&body, SessionKind::Cookie, &client).await?;
+    Ok(registered_response(&state, jar, registered))
 }
 
 /// `GET /api/session`: `{user, csrf_token}` for the session cookie sent

@@ -107,6 +107,9 @@ pub struct NewUser<'a> {
     pub display_name: Option<&'a DisplayName>,
     pub password_hash: &'a str,
     pub role: Role,
+    /// Whether the address counts as verified from the start (an operator
+    /// vouching for it on the command line); otherwise a mailed link does.
+    pub email_verified: bool,
 }
 
 /// Inserts a user inside the caller's transaction; `StoreError::Conflict`
@@ -119,7 +122,7 @@ pub(super) async fn insert_user(
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO users (id, email, email_key, display_name, display_name_key, password_hash, role, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+             created_at, updated_at, email_verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
     )
     .bind(id.to_string())
     .bind(new.email.as_str())
@@ -129,6 +132,7 @@ pub(super) async fn insert_user(
     .bind(new.password_hash)
     .bind(new.role.as_str())
     .bind(now)
+    .bind(new.email_verified.then_some(now))
     .execute(&mut *conn)
     .await
     .map_err(StoreError::from_sqlx)?;
@@ -140,7 +144,7 @@ pub(super) async fn insert_user(
         role: new.role,
         disabled_at: None,
         created_at: now,
-        email_verified_at: None,
+        email_verified_at: new.email_verified.then_some(now),
     })
 }
 

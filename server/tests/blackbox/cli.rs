@@ -85,6 +85,17 @@ async fn user_create_makes_an_account_that_can_be_found(backend: Backend) {
     assert_eq!(events[0].event, "user.created");
     assert_eq!(events[0].actor_id, None);
     assert_eq!(events[0].detail.as_ref().unwrap()["role"], "admin");
+    // The address waits for a mailed link unless the operator vouches for it.
+    assert!(user.email_verified_at.is_none());
+    let out = latchkey_on(
+        &db,
+        &["user", "create", "--email", "bob@example.com", "--verified"],
+        GOOD_PASSWORD,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let email = latchkey::core::identity::Email::parse("bob@example.com").unwrap();
+    let bob = store.find_user_by_email(&email).await.unwrap().expect("user stored");
+    assert!(bob.email_verified_at.is_some());
 }
 
 async fn user_create_refuses_bad_input_and_writes_nothing(backend: Backend) {

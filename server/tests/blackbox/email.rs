@@ -459,7 +459,106 @@ async fn a_change_needs_the_password_a_free_address_and_a_new_one(backend: Backe
     assert_eq!(me(&app, &ada.access_token).await["email"], EMAIL);
 }
 
+// --- sign-in needs a verified address ---------------------------------
+
+async fn login_status(app: &TestApp, path: &str, email: &str, password: &str) -> reqwest::Response {
+    app.post_json(path, &json!({ "email": email, "password": password }))
+        .await
+}
+
+/// `LATCHKEY_REQUIRE_VERIFIED_EMAIL=true`: registration starts no session,
+/// a right password for an unverified address is 403 `email_unverified`
+/// (a wrong one stays 401), a new link can be asked for by address (the
+/// answer says nothing about accounts), and the link opens the door.
+async fn where_sign_in_needs_a_verified_address_the_link_opens_the_door(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = spawn(backend, &[&sink.url(), "--require-verified-email=true"]).await;
+    for (path, email) in [
+        ("/api/auth/register", EMAIL),
+        ("/api/session/register", "bob@example.com"),
+    ] {
+        let response = app
+            .post_json(path, &json!({ "email": email, "password": GOOD_PASSWORD }))
+            .await;
+        assert_eq!(response.status(), 202, "{path}");
+        assert!(response.headers().get("set-cookie").is_none(), "{path}: no credential");
+        let user: Value = response.json().await.unwrap();
+        assert_eq!(user["email"], email);
+        assert!(user["email_verified_at"].is_null());
+    }
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0, "registration started no session");
+    let first = sink.wait_for(2, MAIL_WAIT).await;
+
+    for path in ["/api/auth/login", "/api/session/login"] {
+        let refused = login_status(&app, path, EMAIL, GOOD_PASSWORD).await;
+        assert!(refused.headers().get("set-cookie").is_none());
+        assert_error(refused, 403, "email_unverified").await;
+        // Without the password, nothing about the address is told.
+        assert_error(
+            login_status(&app, path, EMAIL, "wrong-password-entirely-here").await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+
+    // A new link, by address; the same empty 202 for an unknown address.
+    for email in [EMAIL, "nobody@example.com"] {
+        let response = app
+            .post_json("/api/auth/email/resend", &json!({ "email": email }))
+            .await;
+        assert_eq!(response.status(), 202);
+        assert_eq!(response.text().await.unwrap(), "");
+    }
+    let mails = sink.wait_for(3, MAIL_WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 3, "no mail for an address without an account");
+    assert!(mails[2].contains("To: ada@example.com"), "{}", mails[2]);
+    let ada_first = first.iter().find(|m| m.contains("To: ada@example.com")).unwrap();
+    // The newer link ended the older one.
+    assert_error(verify(&app, &mailed_link(ada_first).1).await, 400, "invalid_token").await;
+    assert_eq!(verify(&app, &mailed_link(&mails[2]).1).await.status(), 200);
+    let signed_in = login_status(&app, "/api/auth/login", EMAIL, GOOD_PASSWORD).await;
+    assert_eq!(signed_in.status(), 200);
+    // A verified address asks for nothing more.
+    let response = app
+        .post_json("/api/auth/email/resend", &json!({ "email": EMAIL }))
+        .await;
+    assert_eq!(response.status(), 202);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 3, "no link for a verified address");
+
+    // A reset link proves the mailbox too: it signs the other account in.
+    assert_eq!(forgot(&app, "bob@example.com").await.status(), 202);
+    let token = reset_token(&sink.wait_for(4, MAIL_WAIT).await);
+    let reset = reset(&app, "/api/session/password/reset", &token, NEW_PASSWORD).await;
+    assert_eq!(reset.status(), 200);
+    assert_eq!(
+        login_status(&app, "/api/session/login", "bob@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+
+    let events = app
+        .state
+        .db
+        .audit_events(50, None, Some("login.failed"), None)
+        .await
+        .unwrap();
+    assert!(
+        events.iter().any(|e| e.event.as_str() == "login.failed"
+            && e.detail.as_ref().is_some_and(|d| d["reason"] == "email_unverified")),
+        "the refusal is audited"
+    );
+}
+
 crate::both_backends!(
+    where_sign_in_needs_a_verified_address_the_link_opens_the_door,
     forgot_answers_alike_and_mails_only_accounts,
     a_reset_signs_in_here_and_ends_every_other_session,
     reset_links_expire_end_each_other_and_end_with_a_password_change,

@@ -55,6 +55,7 @@ async fn the_document_lists_the_contracts_routes(backend: Backend) {
         "POST /api/me/email/verify",
         "POST /api/me/email",
         "POST /api/auth/email/verify",
+        "POST /api/auth/email/resend",
         "POST /api/auth/password/forgot",
         "POST /api/auth/password/reset",
         "POST /api/session/password/reset",

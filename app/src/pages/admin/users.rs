@@ -226,7 +226,15 @@ fn UserRow(row: AdminUser, changed: impl Fn(String) + Copy + Send + Sync + 'stat
 
     view! {
         <tr data-email=user.email.clone() class:disabled=row.disabled>
-            <td>{user.email.clone()}</td>
+            <td>
+                {user.email.clone()} " "
+                {match &user.email_verified_at {
+                    Some(at) => view! {
+                        <span class="badge" data-testid="email-state" title=format!("confirmed {}", date_time(at))>"confirmed"</span>
+                    }.into_any(),
+                    None => view! { <span class="badge badge-warn" data-testid="email-state">"not confirmed"</span> }.into_any(),
+                }}
+            </td>
             <td>{user.display_name.clone().unwrap_or_default()}</td>
             <td>{user.role.as_str()}</td>
             <td>{if row.disabled { "disabled" } else { "active" }}</td>
