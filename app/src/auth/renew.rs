@@ -140,14 +140,18 @@ impl AuthStore {
 
     /// No live session behind the cookie (or no cookie at all).
     fn no_session(&self, trigger: Trigger) {
-        // Signed in a moment ago and now no session: it was ended elsewhere.
-        let (reason, tell) = if self.is_signed_in() {
-            (SignedOutReason::SessionEnded, true)
-        } else {
-            (SignedOutReason::NeverSignedIn, false)
-        };
         self.record(trigger, Outcome::Ended);
-        self.end(reason, tell);
+        // Signed in a moment ago and now no session: it was ended elsewhere.
+        if self.is_signed_in() {
+            self.end(SignedOutReason::SessionEnded, true);
+            return;
+        }
+        // Signed out already (a call that raced the one that found the
+        // session over, say): keep the reason it was given.
+        if matches!(self.status.get_untracked(), AuthStatus::SignedOut(_)) {
+            return;
+        }
+        self.end(SignedOutReason::NeverSignedIn, false);
     }
 
     fn renewal_failed(&self, trigger: Trigger, failure: &ApiFailure) {
