@@ -2,7 +2,7 @@ import { defineConfig } from "@playwright/test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LATCHKEY_BIN, SHORT_ACCESS_TTL_SECS, serverDatabase } from "./settings";
+import { LATCHKEY_BIN, SHORT_ACCESS_TTL_SECS, SHORT_REAUTH_SECS, serverDatabase } from "./settings";
 import type { AuthMode } from "./tests/fixtures";
 
 // The servers under test: the binary `cargo leptos build` made, each on a
@@ -115,7 +115,11 @@ export default defineConfig<{ authMode: AuthMode }>({
       stderr: "pipe" as const,
     },
     server(baseURL, "jwt"),
-    server(shortTtlURL, "short-ttl", { LATCHKEY_ACCESS_TTL_SECS: String(SHORT_ACCESS_TTL_SECS) }),
+    server(shortTtlURL, "short-ttl", {
+      LATCHKEY_ACCESS_TTL_SECS: String(SHORT_ACCESS_TTL_SECS),
+      // Sign-ins go stale for sensitive actions within seconds (step-up).
+      LATCHKEY_REAUTH_SECS: String(SHORT_REAUTH_SECS),
+    }),
     server(sessionURL, "session", { LATCHKEY_AUTH_MODE: "session" }),
     // Also a non-default password length: the forms must say what this server wants.
     server(statelessURL, "stateless", { LATCHKEY_ACCESS_CHECK: "stateless", LATCHKEY_PASSWORD_MIN_CHARS: "20" }),

@@ -4,6 +4,9 @@ import * as path from "node:path";
 /** Access-token lifetime of the "short-ttl" server, in seconds. */
 export const SHORT_ACCESS_TTL_SECS = 5;
 
+/** How recent a sign-in must be for a sensitive action on the "short-ttl" server. */
+export const SHORT_REAUTH_SECS = 5;
+
 /** The server binary under test (the Makefile passes the build's path). */
 export const LATCHKEY_BIN = process.env.LATCHKEY_BIN ?? path.resolve(__dirname, "../target/debug/latchkey");
 

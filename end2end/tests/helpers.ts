@@ -2,6 +2,7 @@
 
 import { BrowserContext, Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import * as path from "node:path";
 import { LATCHKEY_BIN, MAILDEV_URL, serverDatabase } from "../settings";
 import { AuthMode, expect, hydrated } from "./fixtures";
@@ -153,4 +154,41 @@ export async function mailedLink(address: string, subject: RegExp, count = 1): P
     )
     .toBeTruthy();
   return link!;
+}
+
+/**
+ * The authenticator app: the RFC 6238 code (HMAC-SHA-1, six digits,
+ * 30-second steps) for a base32 secret, `offsetSteps` steps from now.
+ */
+export function totp(secretBase32: string, offsetSteps = 0): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const bits = [...secretBase32.replace(/=+$/, "")]
+    .map((c) => alphabet.indexOf(c).toString(2).padStart(5, "0"))
+    .join("");
+  const key = Buffer.from(bits.match(/.{8}/g)!.map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + offsetSteps));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return ((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).toString().padStart(6, "0");
+}
+
+/**
+ * Turns on two-step sign-in from the security page (the session is fresh,
+ * so no step-up); returns the app's secret and the recovery codes.
+ */
+export async function enableTotp(page: Page): Promise<{ secret: string; codes: string[] }> {
+  await page.goto("/security");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+  const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
+  await expect(page.locator(".qr svg")).toBeVisible();
+  await page.getByLabel("Code from the app").fill(totp(secret));
+  await page.getByRole("button", { name: "Turn on" }).click();
+  const list = page.getByTestId("recovery-codes").locator("li");
+  await expect(list).toHaveCount(10);
+  const codes = (await list.allTextContents()).map((c) => c.trim());
+  await page.getByRole("button", { name: "I have saved them" }).click();
+  await expect(page.getByTestId("mfa-state")).toContainText("10 recovery codes left");
+  return { secret, codes };
 }

@@ -179,6 +179,15 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_REQUIRE_VERIFIED_EMAIL", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub require_verified_email: bool,
 
+    /// How recent the last full authentication must be for a sensitive
+    /// action (password or email change, second factors, role changes).
+    #[arg(long, env = "LATCHKEY_REAUTH_SECS", default_value_t = 600, global = true)]
+    pub reauth_secs: u64,
+
+    /// Administrators must have a second factor to use the admin area.
+    #[arg(long, env = "LATCHKEY_REQUIRE_MFA_FOR_ADMINS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub require_mfa_for_admins: bool,
+
     /// argon2 hashes allowed in flight. Default: cores − 1, at least 1.
     #[arg(long, env = "LATCHKEY_HASH_PERMITS", global = true)]
     pub hash_permits: Option<usize>,
@@ -222,6 +231,8 @@ pub struct Settings {
     pub verify_ttl: Duration,
     pub reset_ttl: Duration,
     pub require_verified_email: bool,
+    pub reauth: Duration,
+    pub require_mfa_for_admins: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -286,6 +297,9 @@ impl Config {
         }
         if self.token_cache_entries > 10_000_000 {
             bail!("LATCHKEY_TOKEN_CACHE_ENTRIES must be at most 10000000");
+        }
+        if !(1..=7 * 24 * 3600).contains(&self.reauth_secs) {
+            bail!("LATCHKEY_REAUTH_SECS must be between 1 second and 7 days");
         }
         if !(60..=30 * 24 * 3600).contains(&self.verify_ttl_secs)
             || !(60..=7 * 24 * 3600).contains(&self.reset_ttl_secs)
@@ -365,6 +379,8 @@ impl Config {
             verify_ttl: Duration::from_secs(self.verify_ttl_secs),
             reset_ttl: Duration::from_secs(self.reset_ttl_secs),
             require_verified_email: self.require_verified_email,
+            reauth: Duration::from_secs(self.reauth_secs),
+            require_mfa_for_admins: self.require_mfa_for_admins,
         })
     }
 }

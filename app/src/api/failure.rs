@@ -32,6 +32,19 @@ impl ApiFailure {
         self.code() == Some(code)
     }
 
+    /// The challenge of a 401 `mfa_required`.
+    pub fn mfa_challenge(&self) -> Option<latchkey_types::MfaChallenge> {
+        match self {
+            ApiFailure::Api {
+                body: ErrorBody {
+                    mfa: Some(challenge), ..
+                },
+                ..
+            } => Some(challenge.as_ref().clone()),
+            _ => None,
+        }
+    }
+
     pub fn fields(&self) -> FieldErrors {
         match self {
             ApiFailure::Api {
@@ -87,6 +100,7 @@ mod tests {
                 error: code,
                 message: "server says".into(),
                 fields: Some(FieldErrors::from([("email".into(), vec!["is taken".into()])])),
+                mfa: None,
             },
             retry_after_secs: retry,
         }

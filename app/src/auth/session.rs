@@ -4,7 +4,8 @@
 //! tokens, `/api/session/*` sets the session cookie.
 
 use latchkey_types::{
-    ErrorCode, LoginRequest, RegisterRequest, ResetPasswordRequest, SessionLoginResponse, TokenResponse,
+    ErrorCode, LoginRequest, MfaVerifyRequest, RegisterRequest, ResetPasswordRequest, SessionLoginResponse,
+    TokenResponse,
 };
 use leptos::prelude::Set;
 
@@ -47,6 +48,18 @@ impl AuthStore {
         }
         self.accept(self.grant(&reply)?);
         Ok(Registration::SignedIn)
+    }
+
+    /// The second step of a sign-in: the challenge of the `mfa_required`
+    /// answer and a code (or a recovery code).
+    pub async fn complete_mfa(&self, request: &MfaVerifyRequest) -> Result<(), ApiFailure> {
+        let path = match self.mode {
+            AuthMode::Jwt => "/api/auth/mfa/verify",
+            AuthMode::Session => "/api/session/mfa/verify",
+        };
+        let reply = api::call_public(ApiRequest::post(path, request)).await?;
+        self.accept(self.grant(&reply)?);
+        Ok(())
     }
 
     /// Sets a new password with a mailed reset link and signs in here

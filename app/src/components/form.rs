@@ -140,6 +140,10 @@ pub fn TextField(
 pub fn FormAlert(form: FormState) -> impl IntoView {
     move || {
         form.failure().map(|failure| {
+            if failure.is(latchkey_types::ErrorCode::ReauthRequired) {
+                // A sensitive action: confirm it is you, then it is sent again.
+                return view! { <super::step_up::StepUp/> }.into_any();
+            }
             let text = match failure.retry_after() {
                 Some(_) if form.cooldown.active() => format!(
                     "Too many attempts. Please wait {} s before trying again.",
@@ -148,7 +152,7 @@ pub fn FormAlert(form: FormState) -> impl IntoView {
                 Some(_) => "Too many attempts. You can try again now.".to_string(),
                 None => failure.message(),
             };
-            view! { <p class="alert" role="alert">{text}</p> }
+            view! { <p class="alert" role="alert">{text}</p> }.into_any()
         })
     }
 }

@@ -6,3 +6,4 @@ pub mod gate;
 pub mod nav;
 pub mod redirects;
 pub mod sessions;
+pub mod step_up;

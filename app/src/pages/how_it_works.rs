@@ -33,6 +33,7 @@ pub fn HowItWorksPage() -> impl IntoView {
                 <CookiePanel/>
                 <demo::RevocationDemo/>
                 <TradeOffs/>
+                <Factors/>
             </div>
         </RequireAuth>
     }
@@ -276,6 +277,45 @@ fn CookiePanel() -> impl IntoView {
                 }}
             </p>
             <button type="button" class="button-secondary button-small" on:click=move |_| read()>"Read again"</button>
+        </section>
+    }
+}
+
+/// What each way of proving who you are protects against, and what not.
+#[component]
+fn Factors() -> impl IntoView {
+    view! {
+        <section class="card prose" aria-labelledby="factors-heading">
+            <h2 id="factors-heading">"What each factor protects against"</h2>
+            <ul>
+                <li>
+                    <strong>"Password. "</strong>
+                    "Something you know. Hashed with argon2id, checked at a rate-limited pace and never "
+                    "stored: a stolen database does not give it away cheaply. It does not help against "
+                    "phishing, reuse on another site, or a keylogger."
+                </li>
+                <li>
+                    <strong>"Authenticator app (TOTP). "</strong>
+                    "Something you have: a phone that knows a secret the server keeps sealed. A leaked or "
+                    "guessed password alone no longer signs anyone in, and each code works once. A phishing "
+                    "page that relays the code within its 30 seconds still gets through."
+                </li>
+                <li>
+                    <strong>"Recovery codes. "</strong>
+                    "For a lost phone: each works once in place of a code. Keep them offline; whoever holds "
+                    "them holds your second factor."
+                </li>
+                <li>
+                    <strong>"A mailed link. "</strong>
+                    "Proves you read the mailbox. It resets a forgotten password, but with two-step sign-in "
+                    "on, the reset asks for a code too: a mailbox alone is not the account."
+                </li>
+                <li>
+                    <strong>"Fresh sign-in (step-up). "</strong>
+                    "Changing the password, the email or the factors needs a sign-in from the last few "
+                    "minutes, so a browser left open, or a stolen session, cannot lock you out of your account."
+                </li>
+            </ul>
         </section>
     }
 }

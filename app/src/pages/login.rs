@@ -1,7 +1,7 @@
 //! Sign in. Comes back to `next` afterwards when it is a path on this site,
 //! and says why the visitor is here when a session just ended.
 
-use latchkey_types::{ErrorCode, LoginRequest, ResendVerificationRequest};
+use latchkey_types::{ErrorCode, LoginRequest, MfaChallenge, MfaVerifyRequest, ResendVerificationRequest};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
@@ -15,9 +15,34 @@ use crate::redirect::{safe_next, with_next};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let auth = use_auth();
     let next = go_on_when_signed_in();
+    // Set when the password was right and a second factor must follow.
+    let challenge = RwSignal::new(None::<MfaChallenge>);
+    let register_href = move || match next.get() {
+        Some(next) => with_next("/register", &next),
+        None => "/register".to_string(),
+    };
 
+    view! {
+        <Title text="Sign in"/>
+        <section class="card narrow">
+            <h1>"Sign in"</h1>
+            <WhyHere asked=Signal::derive(move || next.get().is_some())/>
+            {move || match challenge.with(Option::is_some) {
+                false => view! { <PasswordStep challenge/> }.into_any(),
+                true => view! { <SecondStep challenge/> }.into_any(),
+            }}
+            <p><A href="/forgot-password">"Forgot your password?"</A></p>
+            <p>"New here? " <A href=register_href>"Create an account"</A></p>
+        </section>
+    }
+}
+
+/// The email and password; with a second factor, the answer is a
+/// challenge for `SecondStep`.
+#[component]
+fn PasswordStep(challenge: RwSignal<Option<MfaChallenge>>) -> impl IntoView {
+    let auth = use_auth();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let form = FormState::new();
@@ -32,36 +57,31 @@ pub fn LoginPage() -> impl IntoView {
         };
         leptos::task::spawn_local(async move {
             let result = auth.login(&request).await;
-            if result.is_err() {
-                password.set(String::new());
+            if let Err(failure) = &result {
+                password.try_set(String::new());
+                if let Some(next_step) = failure.mfa_challenge() {
+                    form.finish(Ok(()));
+                    challenge.set(Some(next_step));
+                    return;
+                }
             }
             form.finish(result);
         });
     };
-    let register_href = move || match next.get() {
-        Some(next) => with_next("/register", &next),
-        None => "/register".to_string(),
-    };
-
     view! {
-        <Title text="Sign in"/>
-        <section class="card narrow">
-            <h1>"Sign in"</h1>
-            <WhyHere asked=Signal::derive(move || next.get().is_some())/>
-            <form method="post" novalidate on:submit=submit>
-                <FormAlert form/>
-                <Show when=move || form.failure().is_some_and(|f| f.is(ErrorCode::EmailUnverified))>
-                    <ResendLink email/>
-                </Show>
-                <TextField label="Email" id="email" kind="email" autocomplete="username" value=email
-                    errors=form.errors("email") required=true/>
-                <TextField label="Password" id="password" kind="password" autocomplete="current-password"
-                    value=password errors=form.errors("password") required=true/>
-                <SubmitButton form label="Sign in" busy_label="Signing in…"/>
-            </form>
-            <p><A href="/forgot-password">"Forgot your password?"</A></p>
-            <p>"New here? " <A href=register_href>"Create an account"</A></p>
-        </section>
+        <form method="post" novalidate on:submit=submit>
+            <FormAlert form/>
+            {move || {
+                form.failure()
+                    .is_some_and(|f| f.is(ErrorCode::EmailUnverified))
+                    .then(|| view! { <ResendLink email/> }.into_any())
+            }}
+            <TextField label="Email" id="email" kind="email" autocomplete="username" value=email
+                errors=form.errors("email") required=true/>
+            <TextField label="Password" id="password" kind="password" autocomplete="current-password"
+                value=password errors=form.errors("password") required=true/>
+            <SubmitButton form label="Sign in" busy_label="Signing in…"/>
+        </form>
     }
 }
 
@@ -86,6 +106,49 @@ pub fn go_on_when_signed_in() -> Memo<Option<String>> {
         }
     });
     next
+}
+
+/// The second step of a sign-in: a code from the authenticator app, or a
+/// recovery code. A challenge that ran out (five minutes) or was used goes
+/// back to the password.
+#[component]
+fn SecondStep(challenge: RwSignal<Option<MfaChallenge>>) -> impl IntoView {
+    let auth = use_auth();
+    let code = RwSignal::new(String::new());
+    let form = FormState::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(current) = challenge.get_untracked() else {
+            return;
+        };
+        if !form.begin() {
+            return;
+        }
+        let request = MfaVerifyRequest {
+            challenge_id: current.challenge_id,
+            code: code.get_untracked().trim().to_string(),
+        };
+        leptos::task::spawn_local(async move {
+            let result = auth.complete_mfa(&request).await;
+            if let Err(failure) = &result {
+                code.set(String::new());
+                if failure.is(ErrorCode::InvalidToken) {
+                    challenge.set(None);
+                }
+            }
+            form.finish(result);
+        });
+    };
+    view! {
+        <form method="post" novalidate on:submit=submit>
+            <p>"Your password is right. One more step: open your authenticator app."</p>
+            <FormAlert form/>
+            <TextField label="Authentication code" id="code" autocomplete="one-time-code" value=code
+                errors=form.errors("code") required=true
+                hint="The six digits your app shows now — or one of your recovery codes."/>
+            <SubmitButton form label="Verify" busy_label="Checking…"/>
+        </form>
+    }
 }
 
 /// After `email_unverified`: ask for a new verification link by address.

@@ -9,4 +9,5 @@ pub mod not_found;
 pub mod password_reset;
 pub mod register;
 pub mod security;
+pub mod two_factor;
 pub mod verify_email;

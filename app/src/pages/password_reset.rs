@@ -65,7 +65,15 @@ pub fn ResetPasswordPage() -> impl IntoView {
         None => missing.set(true),
     });
     let password = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
     let form = FormState::new();
+    // An account with two-step sign-in: the server asks for its code too.
+    let needs_code = RwSignal::new(false);
+    Effect::new(move |_| {
+        if !form.errors("code").get().is_empty() {
+            needs_code.set(true);
+        }
+    });
     let min_chars = crate::facts::server_facts().password_min_chars;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -75,7 +83,9 @@ pub fn ResetPasswordPage() -> impl IntoView {
         if !form.begin() {
             return;
         }
+        let typed = code.get_untracked().trim().to_string();
         let request = ResetPasswordRequest {
+            code: Some(typed).filter(|c| !c.is_empty()),
             token,
             password: password.get_untracked(),
         };
@@ -105,6 +115,11 @@ pub fn ResetPasswordPage() -> impl IntoView {
                 <TextField label="New password" id="password" kind="password" autocomplete="new-password"
                     value=password errors=form.errors("password") required=true
                     hint=format!("At least {min_chars} characters. Every other browser and device will be signed out.")/>
+                <Show when=move || needs_code.get()>
+                    <TextField label="Authentication code" id="code" autocomplete="one-time-code" value=code
+                        errors=form.errors("code") required=true
+                        hint="Your account has two-step sign-in: the six digits your app shows, or a recovery code."/>
+                </Show>
                 <SubmitButton form label="Set password and sign in" busy_label="Saving…"/>
             </form>
         </section>

@@ -1,5 +1,5 @@
-//! Security: change the password (which signs out every other session)
-//! and see or end the sessions this account has.
+//! Security: change the password (which signs out every other session),
+//! two-step sign-in, and the sessions this account has.
 
 use latchkey_types::ChangePasswordRequest;
 use leptos::prelude::*;
@@ -20,6 +20,7 @@ pub fn SecurityPage() -> impl IntoView {
             <div class="stack" data-signed-in="true">
                 <h1>"Security"</h1>
                 <ChangePassword changed=sessions_changed/>
+                <super::two_factor::TwoFactor changed=sessions_changed/>
                 <Sessions changed=sessions_changed.read_only()/>
             </div>
         </RequireAuth>

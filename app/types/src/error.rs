@@ -21,6 +21,12 @@ pub enum ErrorCode {
     /// The password was right, but this server signs in only verified
     /// addresses (`LATCHKEY_REQUIRE_VERIFIED_EMAIL`).
     EmailUnverified,
+    /// The password was right; a second factor must follow (the body's
+    /// `mfa` carries the challenge).
+    MfaRequired,
+    /// A sensitive action needs a recent full authentication
+    /// (`POST /api/me/reauth`).
+    ReauthRequired,
     NotFound,
     MethodNotAllowed,
     EmailTaken,
@@ -37,7 +43,11 @@ impl ErrorCode {
             ErrorCode::BadRequest => 400,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
-            ErrorCode::InvalidCredentials | ErrorCode::InvalidToken | ErrorCode::InvalidRefreshToken => 401,
+            ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidToken
+            | ErrorCode::InvalidRefreshToken
+            | ErrorCode::MfaRequired
+            | ErrorCode::ReauthRequired => 401,
             ErrorCode::Forbidden | ErrorCode::CsrfRejected | ErrorCode::EmailUnverified => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
@@ -58,4 +68,7 @@ pub struct ErrorBody {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<FieldErrors>,
+    /// With `mfa_required`: the challenge to answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<Box<crate::MfaChallenge>>,
 }

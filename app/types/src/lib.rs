@@ -64,6 +64,8 @@ pub struct AdminUser {
     #[serde(flatten)]
     pub user: User,
     pub disabled: bool,
+    /// The user's second factors.
+    pub factors: MfaStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,6 +253,11 @@ pub struct ResetPasswordRequest {
     /// The same rules as a new account's password.
     #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub password: String,
+    /// For an account with a second factor: a code from the app, or a
+    /// recovery code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub code: Option<String>,
 }
 
 impl std::fmt::Debug for ResetPasswordRequest {
@@ -258,6 +265,7 @@ impl std::fmt::Debug for ResetPasswordRequest {
         f.debug_struct("ResetPasswordRequest")
             .field("token", &REDACTED)
             .field("password", &REDACTED)
+            .field("code", &self.code.as_ref().map(|_| REDACTED))
             .finish()
     }
 }
@@ -378,5 +386,120 @@ mod debug_tests {
             assert!(!p.contains(secret), "{p}");
             assert!(p.contains(REDACTED), "{p}");
         }
+    }
+}
+
+/// In a 401 `mfa_required`: the password was right, and this challenge
+/// (secret, single use, `expires_in` seconds) goes with the second factor
+/// to `POST /api/auth/mfa/verify` (or `/api/session/mfa/verify`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MfaChallenge {
+    pub challenge_id: String,
+    /// What may answer it: `totp`, `recovery_code`.
+    pub methods: Vec<String>,
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for MfaChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaChallenge")
+            .field("challenge_id", &REDACTED)
+            .field("methods", &self.methods)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// `POST /api/auth/mfa/verify` and `POST /api/session/mfa/verify`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MfaVerifyRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub challenge_id: String,
+    /// A six-digit code from the authenticator app, or a recovery code.
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub code: String,
+}
+
+impl std::fmt::Debug for MfaVerifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaVerifyRequest")
+            .field("challenge_id", &REDACTED)
+            .field("code", &REDACTED)
+            .finish()
+    }
+}
+
+/// `GET /api/me/mfa`: the caller's second factors.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MfaStatus {
+    /// Set once an authenticator app is confirmed.
+    pub totp_enabled_at: Option<DateTime<Utc>>,
+    pub totp_last_used_at: Option<DateTime<Utc>>,
+    pub recovery_codes_left: u32,
+}
+
+/// `POST /api/me/mfa/totp`: an enrolment to confirm with a code.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpEnrolment {
+    /// The secret in base32, for typing into an app.
+    pub secret: String,
+    /// `otpauth://totp/…`, what the QR code holds.
+    pub otpauth_uri: String,
+    /// The QR code as an SVG document.
+    pub qr_svg: String,
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpEnrolment { .. }")
+    }
+}
+
+/// `POST /api/me/mfa/totp/confirm`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpConfirmRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 16))]
+    pub code: String,
+}
+
+impl std::fmt::Debug for TotpConfirmRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpConfirmRequest { .. }")
+    }
+}
+
+/// Recovery codes, shown once: each works once in place of a TOTP code.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
+}
+
+impl std::fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RecoveryCodes({} codes)", self.codes.len())
+    }
+}
+
+/// `POST /api/me/reauth`: a fresh full authentication for sensitive
+/// actions (the password, and a code when the account has a second factor).
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReauthRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
+    pub password: String,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub code: Option<String>,
+}
+
+impl std::fmt::Debug for ReauthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReauthRequest { .. }")
     }
 }

@@ -121,6 +121,8 @@ impl Engine {
                 return Err(refusal);
             }
         };
+        // With a second factor, the sign-in stops at a challenge.
+        self.challenge_if_enrolled(&user, kind, client).await?;
         let entrant = Entrant::Verified {
             user_id: user.id,
             password_hash: &user.password_hash,
@@ -155,6 +157,7 @@ impl Engine {
         new_password: &str,
         client: &ClientInfo,
     ) -> AuthResult<Option<secrecy::SecretString>> {
+        self.require_recent_auth(auth).await?;
         let user = self.current_user(auth).await?;
         let email = Email::existing(&user.email)
             .map_err(|why| crate::store::StoreError::Corrupt(format!("stored email of {} {why}", user.id)))?;
@@ -219,6 +222,11 @@ impl Engine {
         change: UserChange,
         client: &ClientInfo,
     ) -> AuthResult<UserRecord> {
+        // Granting or taking a role is a sensitive act: the administrator
+        // proves it is them, recently.
+        if change.role.is_some() {
+            self.require_recent_auth(admin).await?;
+        }
         let ip = client.ip_string();
         let mut audit = event_by(client, &ip, Event::AdminUserUpdated, Some(admin.user_id), None);
         audit.user_id = Some(id);

@@ -288,10 +288,14 @@ impl Engine {
     /// replaces the old, every session of the user ends (their access
     /// tokens die within a second, like any revocation), the address counts
     /// as verified, and this device is signed in with a session of `kind`.
+    /// A mailbox is one factor: an account with a second one needs its
+    /// code here too (422 on `code` without it), or whoever reads the mail
+    /// would hold the account.
     pub async fn reset_password(
         &self,
         token: &str,
         new_password: &str,
+        code: Option<&str>,
         kind: crate::store::sessions::SessionKind,
         client: &ClientInfo,
     ) -> AuthResult<super::SignedIn> {
@@ -310,10 +314,24 @@ impl Engine {
             .map_err(|problems| {
                 AuthError::Validation(latchkey_types::FieldErrors::from([("password".to_string(), problems)]))
             })?;
+        let proof = match self.check_factor(user.id, code).await? {
+            super::factors::Checked::NotEnrolled => None,
+            super::factors::Checked::Proof(proof) => Some(proof),
+            super::factors::Checked::Wrong => {
+                self.limit_account(&email, client, Some(user.id)).await?;
+                if code.is_some() {
+                    let mut event = event_by(client, &ip, Event::SecondFactorFailed, Some(user.id), None);
+                    event.detail = Some(serde_json::json!({ "reason": "wrong_code", "via": "password_reset" }));
+                    self.audit(event).await;
+                }
+                return Err(super::factors::code_needed());
+            }
+        };
         let hash = self.hasher.hash(&password).await?;
         let entrant = crate::store::accounts::Entrant::Reset {
             token_hash: &token_hash,
             new_password_hash: &hash,
+            proof: proof.as_ref().map(super::factors::OwnedProof::as_proof),
         };
         let audit = super::sessions::StartAudit {
             event: Event::LoginSucceeded,
@@ -341,6 +359,7 @@ impl Engine {
         password: &str,
         client: &ClientInfo,
     ) -> AuthResult<()> {
+        self.require_recent_auth(auth).await?;
         let user = self.current_user(auth).await?;
         let current = user.stored_email()?;
         let bucket = self.limit_account(&current, client, Some(user.id)).await?;

@@ -32,6 +32,25 @@ pub enum AuthError {
     /// server requires it.
     #[error("the email address is not verified")]
     EmailUnverified,
+    /// The password was right; a second factor must follow, answering
+    /// this challenge (secret, single use) within `expires_in` seconds.
+    #[error("a second factor is needed")]
+    MfaRequired {
+        challenge: secrecy::SecretString,
+        expires_in: u64,
+    },
+    /// A sign-in challenge that is unknown, used or expired.
+    #[error("the sign-in challenge is not valid (used, expired or unknown)")]
+    InvalidChallenge,
+    /// A second-factor code that is wrong or was used already.
+    #[error("the code is not right")]
+    InvalidCode,
+    /// An authenticator app is set up already.
+    #[error("a second factor exists")]
+    FactorExists,
+    /// A sensitive action, and the last full authentication is too old.
+    #[error("a fresh authentication is needed")]
+    ReauthRequired,
     #[error("the email is taken")]
     EmailTaken,
     #[error("some fields are not valid")]

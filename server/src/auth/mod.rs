@@ -22,6 +22,7 @@ pub mod client;
 pub mod email;
 pub mod engine;
 pub mod error;
+pub mod factors;
 pub mod keys;
 pub mod rate;
 pub mod revocations;

@@ -17,6 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rand::RngCore;
+use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Settings;
@@ -84,11 +85,17 @@ impl KeyVault {
 
     /// Seals a private key (PEM) under the key-encryption key, bound to `kid`.
     pub fn seal(&self, kid: &str, pem: &SecretString) -> String {
+        self.seal_bytes(kid, pem.expose_secret().as_bytes())
+    }
+
+    /// Seals any secret (a TOTP secret, say) bound to `context`: it opens
+    /// only under this key and for that context.
+    pub fn seal_bytes(&self, context: &str, secret: &[u8]) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let payload = Payload {
-            msg: pem.expose_secret().as_bytes(),
-            aad: kid.as_bytes(),
+            msg: secret,
+            aad: context.as_bytes(),
         };
         let sealed = self
             .cipher
@@ -97,6 +104,24 @@ impl KeyVault {
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Opens what `seal_bytes` sealed for `context`; `None` if it was
+    /// sealed under another key, for another context, or is damaged.
+    pub fn open_bytes(&self, context: &str, stored: &str) -> Option<Zeroizing<Vec<u8>>> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(stored.strip_prefix(SEALED_PREFIX)?)
+            .ok()
+            .filter(|b| b.len() > NONCE_LEN)?;
+        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+        let payload = Payload {
+            msg: sealed,
+            aad: context.as_bytes(),
+        };
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), payload)
+            .ok()
+            .map(Zeroizing::new)
     }
 
     /// The private key a stored value holds: sealed ones are opened (and

@@ -2,6 +2,7 @@
 //! Handlers translate HTTP into calls to these and back.
 
 pub mod clock;
+pub mod factors;
 pub mod identity;
 pub mod password;
 pub mod refresh;

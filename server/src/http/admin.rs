@@ -18,6 +18,7 @@ use super::extract::AuthUser;
 use super::json::{ApiJson, ApiQuery};
 use super::me::to_api_session;
 use super::{ApiError, ApiResult, AppState};
+use crate::core::clock::from_ms;
 use crate::store::accounts::UserChange;
 
 /// An authenticated admin.
@@ -30,6 +31,12 @@ impl FromRequestParts<AppState> for AdminUser {
         let auth = AuthUser::from_request_parts(parts, state).await?;
         if auth.role != Role::Admin {
             return Err(ApiError::new(ErrorCode::Forbidden, "This needs an administrator."));
+        }
+        if state.settings.require_mfa_for_admins && !state.db.has_totp(auth.user_id).await? {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "Administrators need two-step sign-in: set up an authenticator app on the Security page first.",
+            ));
         }
         Ok(AdminUser(auth))
     }
@@ -97,11 +104,21 @@ pub async fn list_users(
         .db
         .search_users(query.q.trim(), per_page, (page - 1) * per_page)
         .await?;
+    let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+    let factors = state.db.factor_summaries(&ids).await?;
     let users = users
         .iter()
         .map(|u| AdminUserRow {
             user: u.to_api(),
             disabled: u.is_disabled(),
+            factors: factors
+                .get(&u.id)
+                .map(|f| latchkey_types::MfaStatus {
+                    totp_enabled_at: Some(from_ms(f.confirmed_at)),
+                    totp_last_used_at: f.last_used_at.map(from_ms),
+                    recovery_codes_left: u32::try_from(f.codes_left).unwrap_or_default(),
+                })
+                .unwrap_or_default(),
         })
         .collect();
     Ok(Json(AdminUserList {
@@ -134,6 +151,29 @@ pub async fn update_user(
         disabled: body.disabled,
     };
     Ok(Json(state.change_user(&admin, id, change, &client).await?.to_api()))
+}
+
+/// Removes a user's second factors (a lost phone and no recovery codes,
+/// say) and ends every session of theirs; needs a recent authentication.
+#[utoipa::path(
+    delete, path = "/admin/users/{id}/mfa", tag = "admin",
+    params(("id" = Uuid, Path, description = "A user id")),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    responses(
+        (status = 204, description = "Removed; the user's sessions are revoked. They sign in with the password alone."),
+        (status = 401, description = "`reauth_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such user, or no second factor", body = ErrorBody),
+    )
+)]
+pub async fn reset_factors(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id, "No such user.")?;
+    state.admin_reset_factors(&admin, id, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(

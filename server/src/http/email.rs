@@ -201,6 +201,8 @@ async fn reset(
     body: ResetPasswordRequest,
     kind: SessionKind,
 ) -> ApiResult<Response> {
-    let signed_in = state.reset_password(&body.token, &body.password, kind, &client).await?;
+    let signed_in = state
+        .reset_password(&body.token, &body.password, body.code.as_deref(), kind, &client)
+        .await?;
     Ok(signed_in_response(&state, StatusCode::OK, jar, signed_in))
 }

@@ -25,6 +25,8 @@ pub struct ApiError {
     /// A status other than the code's usual one (400 `invalid_token` for a
     /// mailed link, per the contract).
     pub status: Option<StatusCode>,
+    /// The challenge of a 401 `mfa_required`.
+    pub mfa: Option<Box<latchkey_types::MfaChallenge>>,
 }
 
 impl ApiError {
@@ -36,6 +38,7 @@ impl ApiError {
             retry_after_secs: None,
             set_cookie: None,
             status: None,
+            mfa: None,
         }
     }
 
@@ -111,6 +114,36 @@ impl From<AuthError> for ApiError {
                 ErrorCode::EmailUnverified,
                 "Please confirm your email address first: use the link we mailed you, or ask for a new one.",
             ),
+            AuthError::MfaRequired { challenge, expires_in } => ApiError {
+                mfa: Some(Box::new(latchkey_types::MfaChallenge {
+                    challenge_id: secrecy::ExposeSecret::expose_secret(&challenge).to_string(),
+                    methods: vec!["totp".into(), "recovery_code".into()],
+                    expires_in,
+                })),
+                ..ApiError::new(
+                    ErrorCode::MfaRequired,
+                    "Enter the code from your authenticator app (or a recovery code).",
+                )
+            },
+            AuthError::InvalidChallenge => ApiError {
+                status: Some(StatusCode::BAD_REQUEST),
+                ..ApiError::new(
+                    ErrorCode::InvalidToken,
+                    "This sign-in has expired or was used already; please sign in again.",
+                )
+            },
+            AuthError::InvalidCode => ApiError::new(
+                ErrorCode::InvalidCredentials,
+                "That code is not right, or it was used already.",
+            ),
+            AuthError::FactorExists => ApiError::new(
+                ErrorCode::Conflict,
+                "An authenticator app is set up already; remove it first to set up another.",
+            ),
+            AuthError::ReauthRequired => ApiError::new(
+                ErrorCode::ReauthRequired,
+                "Please confirm it is you: enter your password again.",
+            ),
             AuthError::EmailTaken => ApiError::new(ErrorCode::EmailTaken, "An account with this email already exists."),
             AuthError::Validation(fields) => ApiError::validation(fields),
             AuthError::NotFound(what) => ApiError::new(ErrorCode::NotFound, what),
@@ -164,6 +197,7 @@ impl IntoResponse for ApiError {
             error: self.code,
             message: self.message.into_owned(),
             fields: self.fields,
+            mfa: self.mfa,
         };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();

@@ -32,6 +32,7 @@ pub mod csrf;
 pub mod email;
 pub mod error;
 pub mod extract;
+pub mod factors;
 pub mod headers;
 pub mod health;
 pub mod json;
@@ -101,6 +102,8 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(session::logout))
         .routes(routes!(email::reset_jwt))
         .routes(routes!(email::reset_session))
+        .routes(routes!(factors::verify_jwt))
+        .routes(routes!(factors::verify_session))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::same_origin_only));
     let (api, api_doc) = OpenApiRouter::new()
         .merge(cookie_routes)
@@ -117,9 +120,15 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(email::resend_public))
         .routes(routes!(email::forgot))
         .routes(routes!(email::change))
+        .routes(routes!(factors::status))
+        .routes(routes!(factors::begin_totp, factors::disable_totp))
+        .routes(routes!(factors::confirm_totp))
+        .routes(routes!(factors::regenerate_recovery_codes))
+        .routes(routes!(factors::reauth))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::update_user))
         .routes(routes!(admin::user_sessions))
+        .routes(routes!(admin::reset_factors))
         .routes(routes!(admin::delete_session))
         .routes(routes!(admin::audit))
         .split_for_parts();

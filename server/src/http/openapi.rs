@@ -38,6 +38,7 @@ use crate::config::Settings;
         (name = "session", description = "Session mode: an opaque session cookie plus `X-CSRF-Token`."),
         (name = "me", description = "The signed-in user, with either credential."),
         (name = "email", description = "Proving control of an address: links mailed with a single-use token in their fragment."),
+        (name = "mfa", description = "Second factors (an authenticator app and recovery codes), the second step of a sign-in, and step-up: sensitive actions answer 401 `reauth_required` until `POST /api/me/reauth`."),
         (name = "admin", description = "Administrators only."),
         (name = "meta", description = "Health, keys and this document."),
     )

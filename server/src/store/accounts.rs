@@ -31,6 +31,16 @@ pub enum Entrant<'a> {
     Reset {
         token_hash: &'a str,
         new_password_hash: &'a str,
+        /// The second factor, for an account that has one (its use is
+        /// counted here, once).
+        proof: Option<super::factors::FactorProof<'a>>,
+    },
+    /// The second step of a sign-in: the challenge a right password earned
+    /// is used up, the factor's use counted, and the password must still
+    /// be the one verified. Refused (nothing changes) if any of that fails.
+    SecondFactor {
+        challenge_hash: &'a str,
+        proof: super::factors::FactorProof<'a>,
     },
 }
 
@@ -95,12 +105,23 @@ impl Db {
             Entrant::Reset {
                 token_hash,
                 new_password_hash,
+                proof,
             } => {
                 let used = super::email_tokens::consume_in(&mut tx, token_hash, EmailPurpose::Reset, now).await?;
-                let user = match used {
+                let mut user = match used {
                     Some((user_id, _)) => lock_user(&mut tx, user_id).await?,
                     None => None,
                 };
+                if let Some(u) = &user {
+                    let factor_ok = match proof {
+                        Some(proof) => super::factors::use_factor_in(&mut tx, u.id, proof, now, &audit).await?,
+                        // Without a code only for an account without a factor.
+                        None => !super::factors::has_totp_in(&mut tx, u.id).await?,
+                    };
+                    if !factor_ok {
+                        user = None;
+                    }
+                }
                 let Some(user) = user.filter(|u| !u.is_disabled()) else {
                     tx.rollback().await?;
                     return Ok(Revoked::new(None, Vec::new(), now));
@@ -131,13 +152,39 @@ impl Db {
                     ..user
                 }
             }
-            Entrant::Verified { user_id, password_hash } => match lock_user(&mut tx, user_id).await? {
-                Some(user) if user.password_hash == password_hash && !user.is_disabled() => user,
-                _ => {
+            Entrant::SecondFactor { challenge_hash, proof } => {
+                let challenge =
+                    super::factors::consume_challenge_in(&mut tx, challenge_hash, session.kind, now).await?;
+                let mut user = None;
+                if let Some((user_id, password_hash)) = challenge
+                    && super::factors::use_factor_in(&mut tx, user_id, proof, now, &audit).await?
+                {
+                    user = lock_user(&mut tx, user_id)
+                        .await?
+                        .filter(|u| u.password_hash == password_hash && !u.is_disabled());
+                }
+                let Some(user) = user else {
                     tx.rollback().await?;
                     return Ok(Revoked::new(None, Vec::new(), now));
-                }
-            },
+                };
+                user
+            }
+            Entrant::Verified { user_id, password_hash } => {
+                let user = lock_user(&mut tx, user_id)
+                    .await?
+                    .filter(|u| u.password_hash == password_hash && !u.is_disabled());
+                // A second factor confirmed while the password was checked:
+                // a password alone no longer starts a session.
+                let user = match user {
+                    Some(u) if !super::factors::has_totp_in(&mut tx, u.id).await? => Some(u),
+                    _ => None,
+                };
+                let Some(user) = user else {
+                    tx.rollback().await?;
+                    return Ok(Revoked::new(None, Vec::new(), now));
+                };
+                user
+            }
         };
         session.user_id = user.id;
         let session_id = session.id;

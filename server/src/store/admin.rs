@@ -48,6 +48,52 @@ impl Db {
         .await?;
         Ok((user_records(users)?, total))
     }
+
+    /// The confirmed TOTP factors among `users`: when confirmed, when last
+    /// used, and how many recovery codes are left.
+    pub async fn factor_summaries(
+        &self,
+        users: &[uuid::Uuid],
+    ) -> Result<std::collections::HashMap<uuid::Uuid, FactorSummary>, StoreError> {
+        if users.is_empty() {
+            return Ok(Default::default());
+        }
+        let placeholders: Vec<String> = (1..=users.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT t.user_id, t.confirmed_at, t.last_used_at, \
+             (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = t.user_id AND r.used_at IS NULL) \
+             FROM totp_factors t WHERE t.confirmed_at IS NOT NULL AND t.user_id IN ({})",
+            placeholders.join(", ")
+        );
+        // Only numbered placeholders are formatted in; the ids are bound.
+        let mut query = sqlx::query_as::<_, (String, i64, Option<i64>, i64)>(sqlx::AssertSqlSafe(sql));
+        for id in users {
+            query = query.bind(id.to_string());
+        }
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|(id, confirmed_at, last_used_at, codes_left)| {
+                Ok((
+                    super::parse_uuid(&id)?,
+                    FactorSummary {
+                        confirmed_at,
+                        last_used_at,
+                        codes_left,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
+/// One user's confirmed TOTP factor, for the admin list.
+#[derive(Debug, Clone, Copy)]
+pub struct FactorSummary {
+    pub confirmed_at: i64,
+    pub last_used_at: Option<i64>,
+    pub codes_left: i64,
 }
 
 #[cfg(test)]

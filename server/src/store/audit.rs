@@ -41,6 +41,20 @@ pub enum Event {
     EmailChangeRequested,
     EmailChangeRefused,
     EmailChanged,
+    /// A right password for an account with a second factor: a challenge.
+    LoginSecondFactorRequired,
+    /// A wrong or replayed second-factor code (sign-in or step-up).
+    SecondFactorFailed,
+    RecoveryCodeUsed,
+    TotpEnrolmentStarted,
+    TotpEnabled,
+    TotpDisabled,
+    RecoveryCodesRegenerated,
+    /// A fresh full authentication for a sensitive action (step-up).
+    Reauthenticated,
+    ReauthFailed,
+    /// An administrator removed a user's second factors.
+    AdminFactorsReset,
 }
 
 impl Event {
@@ -70,6 +84,16 @@ impl Event {
             Event::EmailChangeRequested => "email.change_requested",
             Event::EmailChangeRefused => "email.change_refused",
             Event::EmailChanged => "email.changed",
+            Event::LoginSecondFactorRequired => "login.second_factor_required",
+            Event::SecondFactorFailed => "mfa.failed",
+            Event::RecoveryCodeUsed => "mfa.recovery_code_used",
+            Event::TotpEnrolmentStarted => "mfa.totp_enrolment_started",
+            Event::TotpEnabled => "mfa.totp_enabled",
+            Event::TotpDisabled => "mfa.totp_disabled",
+            Event::RecoveryCodesRegenerated => "mfa.recovery_codes_regenerated",
+            Event::Reauthenticated => "reauth.succeeded",
+            Event::ReauthFailed => "reauth.failed",
+            Event::AdminFactorsReset => "admin.factors_reset",
         }
     }
 }

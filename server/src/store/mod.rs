@@ -21,6 +21,7 @@ pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod email_tokens;
+pub mod factors;
 pub mod keys;
 pub mod outbox;
 pub mod rate_limits;

@@ -468,8 +468,8 @@ pub(super) async fn insert_session(
     let user_id = new.user_id.to_string();
     sqlx::query(
         "INSERT INTO sessions (id, user_id, kind, secret_hash, csrf_hash, sealed_successor, created_at, \
-         last_seen_at, idle_expires_at, expires_at, user_agent, ip, keyed_role) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)",
+         last_seen_at, authenticated_at, idle_expires_at, expires_at, user_agent, ip, keyed_role) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&id)
     .bind(&user_id)

@@ -182,6 +182,7 @@ fn serve_stops_gracefully_on_sigterm() {
     let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(["serve"])
         .env("DATABASE_URL", format!("sqlite://{}/serve.db", dir.path().display()))
+        .env("LATCHKEY_MAIL_DIR", dir.path().join("mail"))
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())

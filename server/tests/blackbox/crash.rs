@@ -21,6 +21,8 @@ fn start(db: &TestDb, port: u16) -> Server {
         .args(["serve"])
         .env("DATABASE_URL", &db.url)
         .env("LATCHKEY_KEY_ENCRYPTION_KEY_FILE", &db.key_file)
+        // Welcome mails go beside the database, not into the working tree.
+        .env("LATCHKEY_MAIL_DIR", db.key_file.with_file_name("mail"))
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LATCHKEY_RATE_ADDRESS_PER_MIN", "100000000")
         .env("LATCHKEY_RATE_REFRESH_PER_MIN", "100000000")

@@ -325,6 +325,15 @@ async fn reset_links_expire_end_each_other_and_end_with_a_password_change(backen
     // A password change ends an outstanding link.
     forgot(&app, EMAIL).await;
     let third = reset_token(&sink.wait_for(4, MAIL_WAIT).await);
+    // Ten minutes on, a password change needs a fresh authentication first.
+    let fresh = bare_client()
+        .post(app.url("/api/me/reauth"))
+        .bearer_auth(&ada.access_token)
+        .json(&json!({ "password": GOOD_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), 204);
     let changed = bare_client()
         .post(app.url("/api/me/password"))
         .bearer_auth(&ada.access_token)

@@ -13,6 +13,7 @@ mod crash;
 mod email;
 mod engine;
 mod foundation;
+mod mfa;
 mod openapi;
 mod replicas;
 mod session_api;

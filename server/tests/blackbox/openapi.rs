@@ -59,6 +59,15 @@ async fn the_document_lists_the_contracts_routes(backend: Backend) {
         "POST /api/auth/password/forgot",
         "POST /api/auth/password/reset",
         "POST /api/session/password/reset",
+        "POST /api/auth/mfa/verify",
+        "POST /api/session/mfa/verify",
+        "GET /api/me/mfa",
+        "POST /api/me/mfa/totp",
+        "DELETE /api/me/mfa/totp",
+        "POST /api/me/mfa/totp/confirm",
+        "POST /api/me/mfa/recovery-codes",
+        "POST /api/me/reauth",
+        "DELETE /api/admin/users/{id}/mfa",
         "GET /api/admin/users",
         "PATCH /api/admin/users/{id}",
         "GET /api/admin/users/{id}/sessions",
@@ -143,7 +152,7 @@ async fn every_protected_operation_refuses_a_missing_credential(backend: Backend
     }
     assert_eq!(
         (protected, optional),
-        (15, 2),
+        (22, 2),
         "the count of protected operations changed: update this test"
     );
 }

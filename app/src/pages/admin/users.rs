@@ -105,6 +105,7 @@ fn UsersTable() -> impl IntoView {
                                         <th scope="col">"Name"</th>
                                         <th scope="col">"Role"</th>
                                         <th scope="col">"Status"</th>
+                                        <th scope="col">"Two-step"</th>
                                         <th scope="col">"Joined"</th>
                                         <th scope="col">"Actions"</th>
                                     </tr>
@@ -150,6 +151,7 @@ enum Change {
     Demote,
     Disable,
     Enable,
+    ResetFactors,
 }
 
 impl Change {
@@ -159,6 +161,7 @@ impl Change {
             Change::Demote => "Make user",
             Change::Disable => "Disable",
             Change::Enable => "Enable",
+            Change::ResetFactors => "Reset two-step",
         }
     }
 
@@ -168,6 +171,9 @@ impl Change {
             Change::Demote => format!("Make {email} a regular user? Their sessions end now."),
             Change::Disable => format!("Disable {email}? Their sessions end now and they cannot sign in."),
             Change::Enable => format!("Enable {email} again?"),
+            Change::ResetFactors => {
+                format!("Remove the authenticator app and recovery codes of {email}? Their sessions end now.")
+            }
         }
     }
 
@@ -177,17 +183,24 @@ impl Change {
             Change::Demote => format!("{email} is now a regular user; their sessions were ended."),
             Change::Disable => format!("{email} is disabled; their sessions were ended."),
             Change::Enable => format!("{email} is enabled again."),
+            Change::ResetFactors => {
+                format!("{email} signs in with the password alone now; their sessions were ended.")
+            }
         }
     }
 
-    fn request(self) -> AdminUpdateUserRequest {
+    fn request(self, user: uuid::Uuid) -> ApiRequest {
         let (role, disabled) = match self {
             Change::Promote => (Some(Role::Admin), None),
             Change::Demote => (Some(Role::User), None),
             Change::Disable => (None, Some(true)),
             Change::Enable => (None, Some(false)),
+            Change::ResetFactors => return ApiRequest::delete(format!("/api/admin/users/{user}/mfa")),
         };
-        AdminUpdateUserRequest { role, disabled }
+        ApiRequest::patch(
+            format!("/api/admin/users/{user}"),
+            &AdminUpdateUserRequest { role, disabled },
+        )
     }
 }
 
@@ -211,7 +224,7 @@ fn UserRow(row: AdminUser, changed: impl Fn(String) + Copy + Send + Sync + 'stat
         busy.set(true);
         failure.set(None);
         leptos::task::spawn_local(async move {
-            let request = ApiRequest::patch(format!("/api/admin/users/{id}"), &change.request());
+            let request = change.request(id);
             match api::call_empty(auth, request).await {
                 Ok(()) => changed(change.done(&email.get_value())),
                 Err(f) => {
@@ -221,6 +234,19 @@ fn UserRow(row: AdminUser, changed: impl Fn(String) + Copy + Send + Sync + 'stat
                 }
             }
         });
+    };
+    let has_factor = row.factors.totp_enabled_at.is_some();
+    let factors_text = match &row.factors.totp_enabled_at {
+        Some(_) => format!(
+            "app, {} codes left; last used {}",
+            row.factors.recovery_codes_left,
+            row.factors
+                .totp_last_used_at
+                .as_ref()
+                .map(date_time)
+                .unwrap_or_else(|| "never".into())
+        ),
+        None => "off".to_string(),
     };
     let sessions_href = format!("/admin/users/{id}?email={}", encode_component(&user.email));
 
@@ -238,6 +264,7 @@ fn UserRow(row: AdminUser, changed: impl Fn(String) + Copy + Send + Sync + 'stat
             <td>{user.display_name.clone().unwrap_or_default()}</td>
             <td>{user.role.as_str()}</td>
             <td>{if row.disabled { "disabled" } else { "active" }}</td>
+            <td data-testid="factors">{factors_text.clone()}</td>
             <td>{date_time(&user.created_at)}</td>
             <td class="row-actions">
                 <Show
@@ -247,6 +274,10 @@ fn UserRow(row: AdminUser, changed: impl Fn(String) + Copy + Send + Sync + 'stat
                             on:click=move |_| confirming.set(Some(role_change))>{role_change.button()}</button>
                         <button type="button" class="button-secondary button-small"
                             on:click=move |_| confirming.set(Some(access_change))>{access_change.button()}</button>
+                        {has_factor.then(|| view! {
+                            <button type="button" class="button-secondary button-small"
+                                on:click=move |_| confirming.set(Some(Change::ResetFactors))>{Change::ResetFactors.button()}</button>
+                        })}
                         <a href=sessions_href.clone()>"Sessions"</a>
                     }
                 >

@@ -1,0 +1,97 @@
+//! Step-up: a sensitive action answered 401 `reauth_required` (the last
+//! full authentication is older than the server allows). The form that
+//! sent it shows this in place of its alert: the password again, and a
+//! code for an account with an authenticator app; once the server accepts
+//! them, the same form is submitted again.
+
+use latchkey_types::ReauthRequest;
+use leptos::prelude::*;
+
+use crate::api::{self, ApiRequest};
+use crate::auth::use_auth;
+
+#[component]
+pub fn StepUp() -> impl IntoView {
+    let auth = use_auth();
+    let password = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
+    let button = NodeRef::<leptos::html::Button>::new();
+    let confirm = move || {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        problem.set(None);
+        let typed = code.get_untracked().trim().to_string();
+        let request = ReauthRequest {
+            password: password.get_untracked(),
+            code: Some(typed).filter(|c| !c.is_empty()),
+        };
+        leptos::task::spawn_local(async move {
+            match api::call_empty(auth, ApiRequest::post("/api/me/reauth", &request)).await {
+                Ok(()) => {
+                    busy.try_set(false);
+                    resubmit(button);
+                }
+                Err(failure) => {
+                    busy.try_set(false);
+                    password.try_set(String::new());
+                    code.try_set(String::new());
+                    let fields = failure.fields();
+                    let text = if fields.contains_key("code") {
+                        "Enter the code from your authenticator app (or a recovery code).".to_string()
+                    } else if fields.contains_key("password") {
+                        "That is not your password.".to_string()
+                    } else {
+                        failure.message()
+                    };
+                    problem.try_set(Some(text));
+                }
+            }
+        });
+    };
+    view! {
+        <div class="step-up" role="group" aria-labelledby="step-up-heading">
+            <p class="alert" role="alert" id="step-up-heading">
+                "This needs a recent sign-in. Please confirm it is you."
+            </p>
+            {move || problem.get().map(|text| view! { <p class="field-error" role="alert">{text}</p> })}
+            <label for="step-up-password">"Your password"</label>
+            <input id="step-up-password" type="password" autocomplete="current-password"
+                prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))
+                on:keydown=move |ev| if is_enter(&ev) { ev.prevent_default(); confirm() }/>
+            <label for="step-up-code">"Authentication code (if you use an authenticator app)"</label>
+            <input id="step-up-code" type="text" inputmode="numeric" autocomplete="one-time-code"
+                prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))
+                on:keydown=move |ev| if is_enter(&ev) { ev.prevent_default(); confirm() }/>
+            <button type="button" node_ref=button on:click=move |_| confirm() disabled=move || busy.get()>
+                {move || if busy.get() { "Confirming…" } else { "Confirm and continue" }}
+            </button>
+        </div>
+    }
+}
+
+/// Enter in these fields confirms here instead of submitting the form
+/// (which would only be refused again).
+fn is_enter(ev: &leptos::ev::KeyboardEvent) -> bool {
+    #[cfg(feature = "hydrate")]
+    return ev.key() == "Enter";
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        false
+    }
+}
+
+/// Sends the form this step-up sits in again, as if its own button were
+/// pressed (its submit handler runs, with the page's checks).
+fn resubmit(button: NodeRef<leptos::html::Button>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(form) = button.get_untracked().and_then(|b| b.form()) {
+        let _ = form.request_submit();
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = button;
+}
