@@ -4,7 +4,7 @@
 
 import { Browser, Page } from "@playwright/test";
 import { test, expect, hydrated } from "./fixtures";
-import { createAdmin, nav, register, screenshot, signIn, signedInMarker, uniqueEmail } from "./helpers";
+import { createAdmin, enableTotp, nav, register, screenshot, signIn, signedInMarker, uniqueEmail } from "./helpers";
 
 async function otherBrowser(browser: Browser, guard: (p: Page) => Page) {
   return guard(await (await browser.newContext()).newPage());
@@ -118,4 +118,35 @@ test("an admin demotes and disables a user, whose own browser is signed out each
   await expect(page.getByTestId("audit-log").locator('tr[data-event="admin.user_updated"]')).toHaveCount(3);
   await expect(page.getByTestId("audit-log").locator('tr[data-event="user.registered"]')).toHaveCount(1);
   await member.context().close();
+});
+
+test("an admin sees a member's two-step sign-in and resets it; the member's browser is signed out", async ({
+  page,
+  browser,
+  guard,
+  authMode,
+}) => {
+  const adminEmail = uniqueEmail("admin");
+  createAdmin(authMode, adminEmail);
+  const member = await otherBrowser(browser, guard);
+  const memberEmail = uniqueEmail("phoneless");
+  await register(member, memberEmail);
+  await enableTotp(member);
+
+  await signIn(page, adminEmail);
+  await expect(page).toHaveURL(/\/account$/);
+  await page.goto("/admin/users");
+  await hydrated(page);
+  await page.getByLabel("Search by email or name").fill(memberEmail);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(userRow(page, memberEmail).getByTestId("factors")).toContainText("app, 10 codes left");
+  await change(page, memberEmail, "Reset two-step", `${memberEmail} signs in with the password alone now`);
+  await expect(userRow(page, memberEmail).getByTestId("factors")).toHaveText("off");
+
+  // The member's browser finds its session ended; the password alone signs in.
+  await member.goto("/security");
+  await expect(member).toHaveURL(/\/login\?next=\/security$/);
+  await signIn(member, memberEmail, undefined, member.url());
+  await expect(member).toHaveURL(/\/security$/);
+  await expect(member.getByRole("button", { name: "Set up an authenticator app" })).toBeVisible();
 });

@@ -393,7 +393,8 @@ async fn admin_routes_answer_admins_only(backend: Backend) {
     assert!(!bob_row.disabled);
     let ada_row = list.users.iter().find(|r| r.user.id == ada_id).unwrap();
     assert_eq!(ada_row.user.role, Role::Admin);
-    // Rows are a `User` plus `disabled` and nothing else (no hash, no key).
+    // Rows are a `User` plus `disabled` and `factors`, nothing else (no
+    // hash, no key, no secret).
     let raw: Value = ok_json(app.get_with_bearer("/api/admin/users", &ada.access_token).await).await;
     for row in raw["users"].as_array().expect("users array") {
         let keys: BTreeSet<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
@@ -406,9 +407,16 @@ async fn admin_routes_answer_admins_only(backend: Backend) {
                 "role",
                 "created_at",
                 "email_verified_at",
-                "disabled"
+                "disabled",
+                "factors"
             ]),
             "{row}"
+        );
+        // Factors are what is set up and when, never a secret.
+        let factors: BTreeSet<&str> = row["factors"].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            factors,
+            BTreeSet::from(["totp_enabled_at", "totp_last_used_at", "recovery_codes_left"])
         );
     }
 
