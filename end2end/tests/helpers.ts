@@ -124,10 +124,11 @@ export async function screenshot(page: Page, name: string) {
  * `latchkey user create --role admin` on the server's database (the
  * password on standard input). There are no default accounts.
  */
-export function createAdmin(mode: AuthMode, email: string, password = PASSWORD) {
+/** An administrator on the server named `server` (a mode's, or "short-ttl"). */
+export function createAdmin(server: AuthMode | "short-ttl", email: string, password = PASSWORD) {
   execFileSync(LATCHKEY_BIN, ["user", "create", "--email", email, "--role", "admin"], {
     input: password,
-    env: { ...process.env, DATABASE_URL: serverDatabase(mode), RUST_LOG: "warn" },
+    env: { ...process.env, DATABASE_URL: serverDatabase(server), RUST_LOG: "warn" },
     stdio: ["pipe", "ignore", "inherit"],
   });
 }

@@ -7,7 +7,7 @@
 
 import { SHORT_REAUTH_SECS } from "../settings";
 import { expect, hydrated, test } from "./fixtures";
-import { PASSWORD, register, totp, uniqueEmail } from "./helpers";
+import { PASSWORD, createAdmin, register, signIn, totp, uniqueEmail } from "./helpers";
 
 const STALE_MS = SHORT_REAUTH_SECS * 1000 + 500;
 
@@ -40,4 +40,33 @@ test("a stale sign-in is asked to confirm, then the action goes through", async 
   await page.getByLabel("Authentication code (if you use an authenticator app)").fill(totp(secret, 1));
   await page.getByRole("button", { name: "Confirm and continue" }).click();
   await expect(page.getByTestId("recovery-codes").locator("li")).toHaveCount(10);
+});
+
+test("an administrator's stale sign-in is asked to confirm before a role change, then it is made", async ({
+  page,
+  browser,
+}) => {
+  const adminEmail = uniqueEmail("stale-admin");
+  createAdmin("short-ttl", adminEmail);
+  const memberEmail = uniqueEmail("promoted");
+  const member = await (await browser.newContext()).newPage();
+  await register(member, memberEmail);
+  await member.context().close();
+
+  await signIn(page, adminEmail);
+  await expect(page).toHaveURL(/\/account$/);
+  await page.goto("/admin/users");
+  await hydrated(page);
+  await page.getByLabel("Search by email or name").fill(memberEmail);
+  await page.getByRole("button", { name: "Search" }).click();
+  const row = page.locator(`tr[data-email="${memberEmail}"]`);
+  await expect(row).toBeVisible();
+  await page.waitForTimeout(STALE_MS);
+
+  await row.getByRole("button", { name: "Make admin", exact: true }).click();
+  await row.getByRole("button", { name: "Yes, make admin" }).click();
+  await expect(row.getByText("This needs a recent sign-in")).toBeVisible();
+  await row.getByLabel("Your password").fill(PASSWORD);
+  await row.getByRole("button", { name: "Confirm and continue" }).click();
+  await expect(page.getByText(`${memberEmail} is now an administrator.`)).toBeVisible();
 });

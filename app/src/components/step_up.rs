@@ -2,7 +2,8 @@
 //! full authentication is older than the server allows). The form that
 //! sent it shows this in place of its alert: the password again, and a
 //! code for an account with an authenticator app; once the server accepts
-//! them, the same form is submitted again.
+//! them, the same form is submitted again (or, outside a form, the caller's
+//! `on_confirmed` runs).
 
 use latchkey_types::ReauthRequest;
 use leptos::prelude::*;
@@ -10,8 +11,10 @@ use leptos::prelude::*;
 use crate::api::{self, ApiRequest};
 use crate::auth::use_auth;
 
+/// In a form, a confirmed step-up submits that form again; elsewhere (a
+/// table row's button) `on_confirmed` says what to do instead.
 #[component]
-pub fn StepUp() -> impl IntoView {
+pub fn StepUp(#[prop(optional)] on_confirmed: Option<Callback<()>>) -> impl IntoView {
     let auth = use_auth();
     let password = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
@@ -33,7 +36,10 @@ pub fn StepUp() -> impl IntoView {
             match api::call_empty(auth, ApiRequest::post("/api/me/reauth", &request)).await {
                 Ok(()) => {
                     busy.try_set(false);
-                    resubmit(button);
+                    match on_confirmed {
+                        Some(retry) => retry.run(()),
+                        None => resubmit(button),
+                    }
                 }
                 Err(failure) => {
                     busy.try_set(false);

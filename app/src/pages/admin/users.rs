@@ -9,6 +9,7 @@ use super::AdminTabs;
 use crate::api::{self, ApiFailure, ApiRequest};
 use crate::auth::use_auth;
 use crate::components::gate::{Loading, RequireAdmin};
+use crate::components::step_up::StepUp;
 use crate::format::date_time;
 use crate::redirect::encode_component;
 
@@ -210,6 +211,8 @@ fn UserRow(row: AdminUser, changed: impl Fn(String) + Copy + Send + Sync + 'stat
     let confirming = RwSignal::new(None::<Change>);
     let busy = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
+    // A change the server wants a fresh sign-in for: confirmed, it is sent again.
+    let stale = RwSignal::new(None::<Change>);
     let user = row.user.clone();
     let id = user.id;
     let email = StoredValue::new(user.email.clone());
@@ -230,7 +233,11 @@ fn UserRow(row: AdminUser, changed: impl Fn(String) + Copy + Send + Sync + 'stat
                 Err(f) => {
                     busy.try_set(false);
                     confirming.try_set(None);
-                    failure.try_set(Some(f.message()));
+                    if f.is(latchkey_types::ErrorCode::ReauthRequired) {
+                        stale.try_set(Some(change));
+                    } else {
+                        failure.try_set(Some(f.message()));
+                    }
                 }
             }
         });
@@ -294,6 +301,13 @@ fn UserRow(row: AdminUser, changed: impl Fn(String) + Copy + Send + Sync + 'stat
                     })}
                 </Show>
                 {move || failure.get().map(|text| view! { <p class="field-error" role="alert">{text}</p> })}
+                {move || stale.get().map(|change| {
+                    let retry = Callback::new(move |()| {
+                        stale.set(None);
+                        apply(change);
+                    });
+                    view! { <StepUp on_confirmed=retry/> }
+                })}
             </td>
         </tr>
     }
