@@ -174,12 +174,7 @@ impl Db {
             .bind(user_id.to_string())
             .execute(&mut *tx)
             .await?;
-        let revoked = revoke_user_sessions_in(&mut tx, user_id, keep, RevokeReason::UserRevoked, now).await?;
-        let audit = NewAuditEvent {
-            detail: Some(merge_detail(audit.detail.clone(), "sessions_revoked", revoked.len())),
-            ..audit
-        };
-        insert_audit(&mut tx, audit, now).await?;
+        let revoked = end_other_sessions_in(&mut tx, user_id, keep, audit, now).await?;
         tx.commit().await?;
         Ok(Revoked::new(true, revoked, now))
     }
@@ -206,12 +201,7 @@ impl Db {
             return Ok(Revoked::new(false, Vec::new(), now));
         }
         insert_recovery_codes_in(&mut tx, user_id, code_hashes, now).await?;
-        let revoked = revoke_user_sessions_in(&mut tx, user_id, keep, RevokeReason::UserRevoked, now).await?;
-        let audit = NewAuditEvent {
-            detail: Some(merge_detail(audit.detail.clone(), "sessions_revoked", revoked.len())),
-            ..audit
-        };
-        insert_audit(&mut tx, audit, now).await?;
+        let revoked = end_other_sessions_in(&mut tx, user_id, keep, audit, now).await?;
         tx.commit().await?;
         Ok(Revoked::new(true, revoked, now))
     }
@@ -417,10 +407,21 @@ pub(super) async fn use_factor_in(
     }
 }
 
-fn merge_detail(detail: Option<serde_json::Value>, key: &str, value: usize) -> serde_json::Value {
-    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
+/// A change to the factors ends every session of the user but `keep`; its
+/// audit record says how many.
+async fn end_other_sessions_in(
+    conn: &mut AnyConnection,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    mut audit: NewAuditEvent<'_>,
+    now: i64,
+) -> Result<Vec<Uuid>, StoreError> {
+    let revoked = revoke_user_sessions_in(conn, user_id, keep, RevokeReason::UserRevoked, now).await?;
+    let mut detail = audit.detail.take().unwrap_or_else(|| serde_json::json!({}));
     if let Some(map) = detail.as_object_mut() {
-        map.insert(key.to_string(), value.into());
+        map.insert("sessions_revoked".into(), revoked.len().into());
     }
-    detail
+    audit.detail = Some(detail);
+    insert_audit(conn, audit, now).await?;
+    Ok(revoked)
 }
