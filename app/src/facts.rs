@@ -17,6 +17,9 @@ pub struct ServerFacts {
     pub password_min_chars: usize,
     /// The session cookie's name (`__Host-latchkey-session` with `Secure`).
     pub session_cookie: String,
+    /// Whether this server offers passkeys (its public origin has a domain
+    /// name; browsers refuse passkeys on an IP address).
+    pub passkeys: bool,
 }
 
 impl Default for ServerFacts {
@@ -26,6 +29,7 @@ impl Default for ServerFacts {
             access_check: AccessCheck::default(),
             password_min_chars: 15,
             session_cookie: "__Host-latchkey-session".into(),
+            passkeys: false,
         }
     }
 }
@@ -34,6 +38,7 @@ const MODE_META: &str = "latchkey-auth-mode";
 const CHECK_META: &str = "latchkey-access-check";
 const MIN_CHARS_META: &str = "latchkey-password-min-chars";
 const COOKIE_META: &str = "latchkey-session-cookie";
+const PASSKEYS_META: &str = "latchkey-passkeys";
 
 /// The facts of the server that rendered this page.
 pub fn server_facts() -> ServerFacts {
@@ -56,6 +61,7 @@ pub fn FactsMeta() -> impl IntoView {
         <meta name=CHECK_META content=facts.access_check.as_str()/>
         <meta name=MIN_CHARS_META content=facts.password_min_chars.to_string()/>
         <meta name=COOKIE_META content=facts.session_cookie/>
+        <meta name=PASSKEYS_META content=if facts.passkeys { "on" } else { "off" }/>
     }
 }
 
@@ -80,5 +86,6 @@ fn read_meta() -> ServerFacts {
             .and_then(|n| n.parse().ok())
             .unwrap_or(defaults.password_min_chars),
         session_cookie: read(COOKIE_META).unwrap_or(defaults.session_cookie),
+        passkeys: read(PASSKEYS_META).is_some_and(|p| p == "on"),
     }
 }

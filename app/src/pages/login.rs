@@ -126,7 +126,8 @@ fn SecondStep(challenge: RwSignal<Option<MfaChallenge>>) -> impl IntoView {
         }
         let request = MfaVerifyRequest {
             challenge_id: current.challenge_id,
-            code: code.get_untracked().trim().to_string(),
+            code: Some(code.get_untracked().trim().to_string()),
+            passkey: None,
         };
         leptos::task::spawn_local(async move {
             let result = auth.complete_mfa(&request).await;

@@ -418,15 +418,20 @@ pub struct MfaVerifyRequest {
     #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub challenge_id: String,
     /// A six-digit code from the authenticator app, or a recovery code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_length = 64))]
-    pub code: String,
+    pub code: Option<String>,
+    /// Or a passkey's answer to `POST /api/auth/mfa/passkey/options`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PasskeyAssertion>,
 }
 
 impl std::fmt::Debug for MfaVerifyRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MfaVerifyRequest")
             .field("challenge_id", &REDACTED)
-            .field("code", &REDACTED)
+            .field("code", &self.code.as_ref().map(|_| REDACTED))
+            .field("passkey", &self.passkey)
             .finish()
     }
 }
@@ -439,6 +444,123 @@ pub struct MfaStatus {
     pub totp_enabled_at: Option<DateTime<Utc>>,
     pub totp_last_used_at: Option<DateTime<Utc>>,
     pub recovery_codes_left: u32,
+    /// The account's passkeys, oldest first.
+    #[serde(default)]
+    pub passkeys: Vec<PasskeyInfo>,
+}
+
+impl MfaStatus {
+    /// Whether a password alone no longer signs in.
+    pub fn has_second_factor(&self) -> bool {
+        self.totp_enabled_at.is_some() || !self.passkeys.is_empty()
+    }
+}
+
+/// A registered passkey (WebAuthn discoverable credential).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The authenticator says the key is synced (backed up) elsewhere.
+    pub backed_up: bool,
+}
+
+/// A WebAuthn ceremony for the browser: `public_key` is the
+/// `PublicKeyCredentialCreationOptionsJSON` (registration) or
+/// `PublicKeyCredentialRequestOptionsJSON` (sign-in) of WebAuthn Level 3,
+/// for `PublicKeyCredential.parseCreationOptionsFromJSON` /
+/// `parseRequestOptionsFromJSON`. The answer goes back with `ceremony_id`
+/// (single use, 5 minutes).
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyOptions {
+    pub ceremony_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub public_key: serde_json::Value,
+}
+
+impl std::fmt::Debug for PasskeyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasskeyOptions { .. }")
+    }
+}
+
+/// The browser's answer to a ceremony: `credential` is the
+/// `PublicKeyCredential`'s `toJSON()`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyAssertion {
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub ceremony_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credential: serde_json::Value,
+}
+
+impl std::fmt::Debug for PasskeyAssertion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasskeyAssertion { .. }")
+    }
+}
+
+/// `POST /api/me/mfa/passkeys`: a new passkey, named.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyRegistration {
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub ceremony_id: String,
+    /// 1–64 characters; what the list shows.
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credential: serde_json::Value,
+}
+
+impl std::fmt::Debug for PasskeyRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasskeyRegistration").field("name", &self.name).finish()
+    }
+}
+
+/// The answer to a registration: the passkey, and — when it is the
+/// account's first second factor — ten recovery codes, shown this once.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyAdded {
+    pub passkey: PasskeyInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<RecoveryCodes>,
+}
+
+impl std::fmt::Debug for PasskeyAdded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasskeyAdded").field("passkey", &self.passkey).finish()
+    }
+}
+
+/// `PATCH /api/me/mfa/passkeys/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyRename {
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
+    pub name: String,
+}
+
+/// `POST /api/auth/mfa/passkey/options`: a passkey ceremony for the second
+/// step of a sign-in.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MfaPasskeyOptionsRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub challenge_id: String,
+}
+
+impl std::fmt::Debug for MfaPasskeyOptionsRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MfaPasskeyOptionsRequest { .. }")
+    }
 }
 
 /// `POST /api/me/mfa/totp`: an enrolment to confirm with a code.

@@ -45,6 +45,9 @@ pub struct Engine {
     pub clock: Clock,
     /// Sends what the outbox holds (`mail::spawn_sender`).
     pub mailer: Arc<crate::mail::Mailer>,
+    /// The WebAuthn relying party; `None` (passkeys off) when the public
+    /// origin's host is not a domain name.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl Engine {
@@ -76,7 +79,15 @@ impl Engine {
         tracing::info!("mail: {}", mailer.describe(&settings));
         crate::mail::spawn_sender(db.clone(), mailer.clone(), clock.clone());
         let cache_entries = settings.token_cache_entries;
+        let webauthn = super::passkeys::relying_party(&settings.public_origin).map(Arc::new);
+        if webauthn.is_none() {
+            tracing::info!(
+                "passkeys: off (LATCHKEY_PUBLIC_ORIGIN {} has no domain name; try http://localhost:PORT)",
+                settings.public_origin
+            );
+        }
         Ok(Engine {
+            webauthn,
             db,
             hasher,
             policy,

@@ -38,6 +38,8 @@ pub enum AuthError {
     MfaRequired {
         challenge: secrecy::SecretString,
         expires_in: u64,
+        /// What may answer it: `totp`, `passkey`, `recovery_code`.
+        methods: Vec<&'static str>,
     },
     /// A sign-in challenge that is unknown, used or expired.
     #[error("the sign-in challenge is not valid (used, expired or unknown)")]
@@ -48,6 +50,9 @@ pub enum AuthError {
     /// An authenticator app is set up already.
     #[error("a second factor exists")]
     FactorExists,
+    /// A passkey that is registered already, or one too many.
+    #[error("{0}")]
+    PasskeyConflict(&'static str),
     /// A sensitive action, and the last full authentication is too old.
     #[error("a fresh authentication is needed")]
     ReauthRequired,

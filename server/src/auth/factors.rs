@@ -19,6 +19,7 @@ use crate::core::secrets::{hash_token, random_token};
 use crate::store::accounts::Entrant;
 use crate::store::audit::Event;
 use crate::store::factors::{FactorProof, NewChallenge, Reauth};
+use crate::store::passkeys::{PasskeyUse, Purpose};
 use crate::store::sessions::SessionKind;
 use crate::store::users::UserRecord;
 
@@ -35,8 +36,21 @@ pub(crate) enum Checked {
 }
 
 pub(crate) enum OwnedProof {
-    Totp { step: i64 },
-    RecoveryCode { code_hash: String },
+    Totp {
+        step: i64,
+    },
+    RecoveryCode {
+        code_hash: String,
+    },
+    /// A passkey's answer, checked: the ceremony to use up and the
+    /// passkey's new state.
+    Passkey {
+        ceremony_hash: String,
+        purpose: Purpose,
+        credential_id: String,
+        passkey: String,
+        challenge_hash: Option<String>,
+    },
 }
 
 impl OwnedProof {
@@ -44,6 +58,19 @@ impl OwnedProof {
         match self {
             OwnedProof::Totp { step } => FactorProof::Totp { step: *step },
             OwnedProof::RecoveryCode { code_hash } => FactorProof::RecoveryCode { code_hash },
+            OwnedProof::Passkey {
+                ceremony_hash,
+                purpose,
+                credential_id,
+                passkey,
+                challenge_hash,
+            } => FactorProof::Passkey(PasskeyUse {
+                ceremony_hash,
+                purpose: *purpose,
+                credential_id,
+                passkey,
+                challenge_hash: challenge_hash.as_deref(),
+            }),
         }
     }
 
@@ -51,6 +78,7 @@ impl OwnedProof {
         match self {
             OwnedProof::Totp { .. } => "totp",
             OwnedProof::RecoveryCode { .. } => "recovery_code",
+            OwnedProof::Passkey { .. } => "passkey",
         }
     }
 }
@@ -80,17 +108,20 @@ impl Engine {
         Ok(Some((secret.to_vec(), row.last_step)))
     }
 
-    /// Checks a typed code against the account's factor: a TOTP code (for a
-    /// step newer than the last used) or the shape of a recovery code (its
+    /// Checks a typed code against the account's factors: a TOTP code (for
+    /// a step newer than the last used) or the shape of a recovery code (its
     /// use is counted in the transaction that follows).
     pub(crate) async fn check_factor(&self, user_id: Uuid, code: Option<&str>) -> AuthResult<Checked> {
-        let Some((secret, last_step)) = self.totp_secret(user_id).await? else {
+        if self.db.second_factor_methods(user_id).await?.is_empty() {
             return Ok(Checked::NotEnrolled);
-        };
+        }
         let Some(code) = code else {
             return Ok(Checked::Wrong);
         };
         if factors::is_totp_code(code) {
+            let Some((secret, last_step)) = self.totp_secret(user_id).await? else {
+                return Ok(Checked::Wrong);
+            };
             return Ok(match factors::accept_code(&secret, code, self.unix_secs(), last_step) {
                 Some(step) => Checked::Proof(OwnedProof::Totp { step }),
                 None => Checked::Wrong,
@@ -118,7 +149,8 @@ impl Engine {
         kind: SessionKind,
         client: &ClientInfo,
     ) -> AuthResult<()> {
-        if !self.db.has_totp(user.id).await? {
+        let methods = self.db.second_factor_methods(user.id).await?;
+        if methods.is_empty() {
             return Ok(());
         }
         let challenge = random_token();
@@ -142,17 +174,19 @@ impl Engine {
         Err(AuthError::MfaRequired {
             challenge,
             expires_in: CHALLENGE_TTL_SECS,
+            methods,
         })
     }
 
-    /// The second step of a sign-in: the challenge and a code start the
-    /// session of the kind the challenge was made for. Wrong codes count
-    /// against the account like wrong passwords; the challenge survives a
-    /// typo but not its five minutes, and is used up by the session.
+    /// The second step of a sign-in: the challenge and a code (or a
+    /// passkey's answer) start the session of the kind the challenge was
+    /// made for. Wrong codes count against the account like wrong
+    /// passwords; the challenge survives a typo but not its five minutes,
+    /// and is used up by the session.
     pub async fn complete_second_factor(
         &self,
         challenge: &str,
-        code: &str,
+        answer: FactorAnswer<'_>,
         kind: SessionKind,
         client: &ClientInfo,
     ) -> AuthResult<SignedIn> {
@@ -163,10 +197,21 @@ impl Engine {
         };
         let user = self.db.find_user(user_id).await?.ok_or(AuthError::InvalidChallenge)?;
         let bucket = self.limit_account(&user.stored_email()?, client, Some(user.id)).await?;
-        let proof = match self.check_factor(user.id, Some(code)).await? {
+        let checked = match answer {
+            FactorAnswer::Code(code) => self.check_factor(user.id, Some(code)).await?,
+            FactorAnswer::Passkey(assertion) => {
+                self.check_passkey(user.id, assertion, Purpose::SecondFactor, Some(&challenge_hash))
+                    .await?
+            }
+        };
+        let proof = match checked {
             Checked::Proof(proof) => proof,
             Checked::Wrong | Checked::NotEnrolled => {
-                self.audit_factor_failure(user.id, None, client, "wrong_code").await;
+                let why = match answer {
+                    FactorAnswer::Code(_) => "wrong_code",
+                    FactorAnswer::Passkey(_) => "passkey_rejected",
+                };
+                self.audit_factor_failure(user.id, None, client, why).await;
                 return Err(AuthError::InvalidCode);
             }
         };
@@ -257,9 +302,9 @@ impl Engine {
 
     /// The caller's second factors.
     pub async fn mfa_status(&self, auth: &Principal) -> AuthResult<MfaStatus> {
-        let factor = self.db.totp_factor(auth.user_id).await?;
-        let confirmed = factor.filter(|f| f.confirmed_at.is_some());
-        let left = if confirmed.is_some() {
+        let confirmed = self.db.totp_factor(auth.user_id).await?.filter(|f| f.confirmed_at.is_some());
+        let passkeys = self.passkey_list(auth.user_id).await?;
+        let left = if confirmed.is_some() || !passkeys.is_empty() {
             self.db.recovery_codes_left(auth.user_id).await?
         } else {
             0
@@ -268,6 +313,7 @@ impl Engine {
             totp_enabled_at: confirmed.as_ref().and_then(|f| f.confirmed_at).map(from_ms),
             totp_last_used_at: confirmed.as_ref().and_then(|f| f.last_used_at).map(from_ms),
             recovery_codes_left: u32::try_from(left).unwrap_or(u32::MAX),
+            passkeys,
         })
     }
 
@@ -377,11 +423,19 @@ impl Engine {
             .await?;
         if !self.publish(replaced) {
             return Err(AuthError::NotFound(
-                "Recovery codes come with an authenticator app; set one up first.",
+                "Recovery codes come with a second factor; set up an authenticator app or a passkey first.",
             ));
         }
         Ok(shown(codes))
     }
+}
+
+/// What answers a sign-in challenge.
+#[derive(Clone, Copy)]
+pub enum FactorAnswer<'a> {
+    /// A TOTP code or a recovery code.
+    Code(&'a str),
+    Passkey(&'a latchkey_types::PasskeyAssertion),
 }
 
 /// 422 on `code`: the account has a second factor and the code was
@@ -408,7 +462,7 @@ impl Engine {
         );
         audit.user_id = Some(user_id);
         let keep = (user_id == admin.user_id).then_some(admin.session_id);
-        let removed = self.db.remove_totp(user_id, keep, self.now(), audit).await?;
+        let removed = self.db.remove_all_factors(user_id, keep, self.now(), audit).await?;
         if !self.publish(removed) {
             return Err(AuthError::NotFound("This user has no second factor."));
         }
@@ -416,7 +470,7 @@ impl Engine {
     }
 }
 
-fn shown(codes: Vec<(SecretString, String)>) -> RecoveryCodes {
+pub(crate) fn shown(codes: Vec<(SecretString, String)>) -> RecoveryCodes {
     RecoveryCodes {
         codes: codes
             .into_iter()

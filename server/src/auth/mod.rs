@@ -24,6 +24,7 @@ pub mod engine;
 pub mod error;
 pub mod factors;
 pub mod keys;
+pub mod passkeys;
 pub mod rate;
 pub mod revocations;
 pub mod sessions;

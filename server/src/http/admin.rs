@@ -18,7 +18,6 @@ use super::extract::AuthUser;
 use super::json::{ApiJson, ApiQuery};
 use super::me::to_api_session;
 use super::{ApiError, ApiResult, AppState};
-use crate::core::clock::from_ms;
 use crate::store::accounts::UserChange;
 
 /// An authenticated admin.
@@ -32,10 +31,10 @@ impl FromRequestParts<AppState> for AdminUser {
         if auth.role != Role::Admin {
             return Err(ApiError::new(ErrorCode::Forbidden, "This needs an administrator."));
         }
-        if state.settings.require_mfa_for_admins && !state.db.has_totp(auth.user_id).await? {
+        if state.settings.require_mfa_for_admins && state.db.second_factor_methods(auth.user_id).await?.is_empty() {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
-                "Administrators need two-step sign-in: set up an authenticator app on the Security page first.",
+                "Administrators need two-step sign-in: set up an authenticator app or a passkey on the Security page first.",
             ));
         }
         Ok(AdminUser(auth))
@@ -105,20 +104,13 @@ pub async fn list_users(
         .search_users(query.q.trim(), per_page, (page - 1) * per_page)
         .await?;
     let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
-    let factors = state.db.factor_summaries(&ids).await?;
+    let mut factors = state.admin_factor_statuses(&ids).await?;
     let users = users
         .iter()
         .map(|u| AdminUserRow {
             user: u.to_api(),
             disabled: u.is_disabled(),
-            factors: factors
-                .get(&u.id)
-                .map(|f| latchkey_types::MfaStatus {
-                    totp_enabled_at: Some(from_ms(f.confirmed_at)),
-                    totp_last_used_at: f.last_used_at.map(from_ms),
-                    recovery_codes_left: u32::try_from(f.codes_left).unwrap_or_default(),
-                })
-                .unwrap_or_default(),
+            factors: factors.remove(&u.id).unwrap_or_default(),
         })
         .collect();
     Ok(Json(AdminUserList {

@@ -114,15 +114,23 @@ impl From<AuthError> for ApiError {
                 ErrorCode::EmailUnverified,
                 "Please confirm your email address first: use the link we mailed you, or ask for a new one.",
             ),
-            AuthError::MfaRequired { challenge, expires_in } => ApiError {
+            AuthError::MfaRequired {
+                challenge,
+                expires_in,
+                methods,
+            } => ApiError {
                 mfa: Some(Box::new(latchkey_types::MfaChallenge {
                     challenge_id: secrecy::ExposeSecret::expose_secret(&challenge).to_string(),
-                    methods: vec!["totp".into(), "recovery_code".into()],
+                    methods: methods.iter().map(|m| m.to_string()).collect(),
                     expires_in,
                 })),
                 ..ApiError::new(
                     ErrorCode::MfaRequired,
-                    "Enter the code from your authenticator app (or a recovery code).",
+                    if methods.contains(&"totp") {
+                        "Enter the code from your authenticator app (or a recovery code)."
+                    } else {
+                        "Use your passkey (or a recovery code)."
+                    },
                 )
             },
             AuthError::InvalidChallenge => ApiError {
@@ -146,6 +154,7 @@ impl From<AuthError> for ApiError {
             ),
             AuthError::EmailTaken => ApiError::new(ErrorCode::EmailTaken, "An account with this email already exists."),
             AuthError::Validation(fields) => ApiError::validation(fields),
+            AuthError::PasskeyConflict(what) => ApiError::new(ErrorCode::Conflict, what),
             AuthError::NotFound(what) => ApiError::new(ErrorCode::NotFound, what),
             AuthError::LastAdmin => ApiError::new(
                 ErrorCode::Conflict,

@@ -18,6 +18,8 @@ use super::client::ClientInfo;
 use super::extract::AuthUser;
 use super::json::ApiJson;
 use super::{ApiResult, AppState};
+use crate::auth::error::AuthError;
+use crate::auth::factors::FactorAnswer;
 use crate::store::sessions::SessionKind;
 
 /// The second step of a JWT-mode sign-in: the challenge of the 401
@@ -70,8 +72,15 @@ async fn verify(
     body: MfaVerifyRequest,
     kind: SessionKind,
 ) -> ApiResult<Response> {
+    let answer = match (&body.code, &body.passkey) {
+        (Some(code), None) => FactorAnswer::Code(code),
+        (None, Some(passkey)) => FactorAnswer::Passkey(passkey),
+        _ => {
+            return Err(AuthError::field("code", "send a code or a passkey's answer (`passkey`), one of them").into());
+        }
+    };
     let signed_in = state
-        .complete_second_factor(&body.challenge_id, &body.code, kind, &client)
+        .complete_second_factor(&body.challenge_id, answer, kind, &client)
         .await?;
     Ok(signed_in_response(&state, StatusCode::OK, jar, signed_in))
 }

@@ -38,6 +38,7 @@ pub mod health;
 pub mod json;
 pub mod me;
 pub mod openapi;
+pub mod passkeys;
 pub mod session;
 pub mod wellknown;
 
@@ -104,6 +105,10 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(email::reset_session))
         .routes(routes!(factors::verify_jwt))
         .routes(routes!(factors::verify_session))
+        .routes(routes!(passkeys::sign_in_options))
+        .routes(routes!(passkeys::login_jwt))
+        .routes(routes!(passkeys::login_session))
+        .routes(routes!(passkeys::second_factor_options))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::same_origin_only));
     let (api, api_doc) = OpenApiRouter::new()
         .merge(cookie_routes)
@@ -125,6 +130,11 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(factors::confirm_totp))
         .routes(routes!(factors::regenerate_recovery_codes))
         .routes(routes!(factors::reauth))
+        .routes(routes!(passkeys::registration_options))
+        .routes(routes!(passkeys::register))
+        .routes(routes!(passkeys::rename, passkeys::remove))
+        .routes(routes!(passkeys::reauth_options))
+        .routes(routes!(passkeys::reauth))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::update_user))
         .routes(routes!(admin::user_sessions))
@@ -173,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         access_check: state.settings.access_check,
         password_min_chars: state.settings.password_min_chars,
         session_cookie: state.settings.session_cookie.clone(),
+        passkeys: state.webauthn.is_some(),
     };
     let page_context = move || {
         leptos::nonce::provide_nonce();

@@ -42,6 +42,13 @@ pub enum Entrant<'a> {
         challenge_hash: &'a str,
         proof: super::factors::FactorProof<'a>,
     },
+    /// A username-less sign-in: the passkey's answer names the user; the
+    /// ceremony is used up, the passkey's counter stored, and the account
+    /// must be enabled. A passkey with user verification is both factors.
+    Passkey {
+        user_id: Uuid,
+        used: super::passkeys::PasskeyUse<'a>,
+    },
 }
 
 /// A new password hash for a user.
@@ -116,7 +123,7 @@ impl Db {
                     let factor_ok = match proof {
                         Some(proof) => super::factors::use_factor_in(&mut tx, u.id, proof, now, &audit).await?,
                         // Without a code only for an account without a factor.
-                        None => !super::factors::has_totp_in(&mut tx, u.id).await?,
+                        None => !super::factors::has_second_factor_in(&mut tx, u.id).await?,
                     };
                     if !factor_ok {
                         user = None;
@@ -169,6 +176,18 @@ impl Db {
                 };
                 user
             }
+            Entrant::Passkey { user_id, used } => {
+                let user = if super::passkeys::use_passkey_in(&mut tx, user_id, used, now).await? {
+                    lock_user(&mut tx, user_id).await?.filter(|u| !u.is_disabled())
+                } else {
+                    None
+                };
+                let Some(user) = user else {
+                    tx.rollback().await?;
+                    return Ok(Revoked::new(None, Vec::new(), now));
+                };
+                user
+            }
             Entrant::Verified { user_id, password_hash } => {
                 let user = lock_user(&mut tx, user_id)
                     .await?
@@ -176,7 +195,7 @@ impl Db {
                 // A second factor confirmed while the password was checked:
                 // a password alone no longer starts a session.
                 let user = match user {
-                    Some(u) if !super::factors::has_totp_in(&mut tx, u.id).await? => Some(u),
+                    Some(u) if !super::factors::has_second_factor_in(&mut tx, u.id).await? => Some(u),
                     _ => None,
                 };
                 let Some(user) = user else {

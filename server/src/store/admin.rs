@@ -59,41 +59,54 @@ impl Db {
             return Ok(Default::default());
         }
         let placeholders: Vec<String> = (1..=users.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT t.user_id, t.confirmed_at, t.last_used_at, \
-             (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = t.user_id AND r.used_at IS NULL) \
-             FROM totp_factors t WHERE t.confirmed_at IS NOT NULL AND t.user_id IN ({})",
-            placeholders.join(", ")
-        );
+        let placeholders = placeholders.join(", ");
         // Only numbered placeholders are formatted in; the ids are bound.
-        let mut query = sqlx::query_as::<_, (String, i64, Option<i64>, i64)>(sqlx::AssertSqlSafe(sql));
+        let sql = format!(
+            "SELECT u.id, t.confirmed_at, t.last_used_at, \
+             (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL) \
+             FROM users u LEFT JOIN totp_factors t ON t.user_id = u.id AND t.confirmed_at IS NOT NULL \
+             WHERE u.id IN ({placeholders})"
+        );
+        let mut query = sqlx::query_as::<_, (String, Option<i64>, Option<i64>, i64)>(sqlx::AssertSqlSafe(sql));
         for id in users {
             query = query.bind(id.to_string());
         }
-        query
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(|(id, confirmed_at, last_used_at, codes_left)| {
-                Ok((
-                    super::parse_uuid(&id)?,
-                    FactorSummary {
-                        confirmed_at,
-                        last_used_at,
-                        codes_left,
-                    },
-                ))
-            })
-            .collect()
+        let mut summaries = std::collections::HashMap::new();
+        for (id, confirmed_at, last_used_at, codes_left) in query.fetch_all(&self.pool).await? {
+            summaries.insert(
+                super::parse_uuid(&id)?,
+                FactorSummary {
+                    totp_confirmed_at: confirmed_at,
+                    totp_last_used_at: last_used_at,
+                    codes_left,
+                    passkeys: Vec::new(),
+                },
+            );
+        }
+        let sql = format!(
+            "SELECT id, user_id, credential_id, name, passkey, created_at, last_used_at FROM passkeys \
+             WHERE user_id IN ({placeholders}) ORDER BY created_at, id"
+        );
+        let mut query = sqlx::query_as::<_, super::passkeys::PasskeyRow>(sqlx::AssertSqlSafe(sql));
+        for id in users {
+            query = query.bind(id.to_string());
+        }
+        for row in query.fetch_all(&self.pool).await? {
+            if let Some(summary) = summaries.get_mut(&super::parse_uuid(&row.user_id)?) {
+                summary.passkeys.push(row);
+            }
+        }
+        Ok(summaries)
     }
 }
 
-/// One user's confirmed TOTP factor, for the admin list.
-#[derive(Debug, Clone, Copy)]
+/// One user's second factors, for the admin list.
+#[derive(Debug, Clone)]
 pub struct FactorSummary {
-    pub confirmed_at: i64,
-    pub last_used_at: Option<i64>,
+    pub totp_confirmed_at: Option<i64>,
+    pub totp_last_used_at: Option<i64>,
     pub codes_left: i64,
+    pub passkeys: Vec<super::passkeys::PasskeyRow>,
 }
 
 #[cfg(test)]

@@ -55,6 +55,9 @@ pub enum Event {
     ReauthFailed,
     /// An administrator removed a user's second factors.
     AdminFactorsReset,
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyRemoved,
 }
 
 impl Event {
@@ -94,6 +97,9 @@ impl Event {
             Event::Reauthenticated => "reauth.succeeded",
             Event::ReauthFailed => "reauth.failed",
             Event::AdminFactorsReset => "admin.factors_reset",
+            Event::PasskeyAdded => "mfa.passkey_added",
+            Event::PasskeyRenamed => "mfa.passkey_renamed",
+            Event::PasskeyRemoved => "mfa.passkey_removed",
         }
     }
 }

@@ -34,6 +34,8 @@ pub enum FactorProof<'a> {
     Totp { step: i64 },
     /// The hash of a recovery code.
     RecoveryCode { code_hash: &'a str },
+    /// A passkey's checked answer to a ceremony.
+    Passkey(super::passkeys::PasskeyUse<'a>),
 }
 
 /// A new sign-in challenge.
@@ -66,12 +68,27 @@ impl Db {
         .await?)
     }
 
-    /// Whether the user has a confirmed TOTP factor.
-    pub async fn has_totp(&self, user_id: Uuid) -> Result<bool, StoreError> {
-        Ok(self
-            .totp_factor(user_id)
-            .await?
-            .is_some_and(|f| f.confirmed_at.is_some()))
+    /// What can answer a sign-in challenge for the user: `totp`,
+    /// `recovery_code`, `passkey`; empty without a second factor.
+    pub async fn second_factor_methods(&self, user_id: Uuid) -> Result<Vec<&'static str>, StoreError> {
+        let (totp, passkeys): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL), \
+             (SELECT COUNT(*) FROM passkeys WHERE user_id = $1)",
+        )
+        .bind(user_id.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        let mut methods = Vec::new();
+        if totp > 0 {
+            methods.push("totp");
+        }
+        if passkeys > 0 {
+            methods.push("passkey");
+        }
+        if !methods.is_empty() {
+            methods.push("recovery_code");
+        }
+        Ok(methods)
     }
 
     /// Unused recovery codes of the user.
@@ -147,8 +164,9 @@ impl Db {
         Ok(true)
     }
 
-    /// Removes the TOTP factor and the recovery codes, and ends every
-    /// session of the user but `keep`. `false` when there was no factor.
+    /// Removes the TOTP factor (and the recovery codes, unless a passkey
+    /// remains), and ends every session of the user but `keep`. `false`
+    /// when there was no factor.
     pub async fn remove_totp(
         &self,
         user_id: Uuid,
@@ -166,14 +184,37 @@ impl Db {
             tx.rollback().await?;
             return Ok(Revoked::new(false, Vec::new(), now));
         }
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        forget_codes_without_factor_in(&mut tx, user_id).await?;
         sqlx::query("DELETE FROM mfa_challenges WHERE user_id = $1")
             .bind(user_id.to_string())
             .execute(&mut *tx)
             .await?;
+        let revoked = end_other_sessions_in(&mut tx, user_id, keep, audit, now).await?;
+        tx.commit().await?;
+        Ok(Revoked::new(true, revoked, now))
+    }
+
+    /// Removes every second factor of the user (TOTP, passkeys, recovery
+    /// codes, pending challenges) and ends every session but `keep`.
+    /// `false` (nothing changed) when there was none.
+    pub async fn remove_all_factors(
+        &self,
+        user_id: Uuid,
+        keep: Option<Uuid>,
+        now: i64,
+        audit: NewAuditEvent<'_>,
+    ) -> Result<Revoked<bool>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !has_second_factor_in(&mut tx, user_id).await? {
+            tx.rollback().await?;
+            return Ok(Revoked::new(false, Vec::new(), now));
+        }
+        for table in ["totp_factors", "passkeys", "recovery_codes", "mfa_challenges", "passkey_ceremonies"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE user_id = $1")))
+                .bind(user_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
         let revoked = end_other_sessions_in(&mut tx, user_id, keep, audit, now).await?;
         tx.commit().await?;
         Ok(Revoked::new(true, revoked, now))
@@ -191,12 +232,7 @@ impl Db {
         audit: NewAuditEvent<'_>,
     ) -> Result<Revoked<bool>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let active: Option<i64> =
-            sqlx::query_scalar("SELECT confirmed_at FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL")
-                .bind(user_id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-        if active.is_none() {
+        if !has_second_factor_in(&mut tx, user_id).await? {
             tx.rollback().await?;
             return Ok(Revoked::new(false, Vec::new(), now));
         }
@@ -244,6 +280,18 @@ impl Db {
         )
         .bind(id_hash)
         .bind(kind.as_str())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        user.as_deref().map(parse_uuid).transpose()
+    }
+
+    /// The user a live challenge (of either kind) is for.
+    pub async fn peek_challenge_user(&self, id_hash: &str, now: i64) -> Result<Option<Uuid>, StoreError> {
+        let user: Option<String> = sqlx::query_scalar(
+            "SELECT user_id FROM mfa_challenges WHERE id_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(id_hash)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
@@ -301,18 +349,32 @@ impl Db {
     }
 }
 
-/// Whether the user has a confirmed TOTP factor, inside a transaction.
-pub(super) async fn has_totp_in(conn: &mut AnyConnection, user_id: Uuid) -> Result<bool, StoreError> {
-    let found: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL")
-            .bind(user_id.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
+/// Whether the user has a second factor (a confirmed TOTP factor or a
+/// passkey), inside a transaction: a password alone then signs in no more.
+pub(super) async fn has_second_factor_in(conn: &mut AnyConnection, user_id: Uuid) -> Result<bool, StoreError> {
+    let found: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL) \
+         + (SELECT COUNT(*) FROM passkeys WHERE user_id = $1)",
+    )
+    .bind(user_id.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(found > 0)
 }
 
+/// Recovery codes stand in for a second factor: without one left, they go.
+pub(super) async fn forget_codes_without_factor_in(conn: &mut AnyConnection, user_id: Uuid) -> Result<(), StoreError> {
+    if !has_second_factor_in(conn, user_id).await? {
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user_id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Replaces the user's recovery codes.
-async fn insert_recovery_codes_in(
+pub(super) async fn insert_recovery_codes_in(
     conn: &mut AnyConnection,
     user_id: Uuid,
     code_hashes: &[String],
@@ -404,12 +466,13 @@ pub(super) async fn use_factor_in(
             }
             Ok(used)
         }
+        FactorProof::Passkey(used) => super::passkeys::use_passkey_in(conn, user_id, used, now).await,
     }
 }
 
 /// A change to the factors ends every session of the user but `keep`; its
 /// audit record says how many.
-async fn end_other_sessions_in(
+pub(super) async fn end_other_sessions_in(
     conn: &mut AnyConnection,
     user_id: Uuid,
     keep: Option<Uuid>,

@@ -24,6 +24,7 @@ pub mod email_tokens;
 pub mod factors;
 pub mod keys;
 pub mod outbox;
+pub mod passkeys;
 pub mod rate_limits;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
