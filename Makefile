@@ -1,6 +1,6 @@
 # Latchkey — the two commands of the README, and the set-up both need.
 #
-#   make run    installs what is missing, then serves http://127.0.0.1:3000 on SQLite
+#   make run    installs what is missing, then serves http://localhost:3000 on SQLite
 #   make test   installs what is missing, then runs every test (Rust + Playwright)
 #
 # Set-up is idempotent: each step checks before it installs.
@@ -23,12 +23,13 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 .PHONY: help run test bench setup setup-rust setup-browser setup-node test-rust test-e2e test-api test-fuzz setup-fuzz build fmt lint
 
 help:
-	@echo "make run   - serve the app on http://127.0.0.1:3000 (SQLite under data/)"
+	@echo "make run   - serve the app on http://localhost:3000 (SQLite under data/)"
 	@echo "make test  - run every test (Rust on SQLite and PostgreSQL, Playwright in Chromium, schemathesis)"
 	@echo "make bench - the benchmark suite: tables in server/benches/results/summary.md, chart load.svg"
 
+# Browsers want a domain name for passkeys, so the app is served as localhost.
 run: setup-rust
-	cargo leptos serve
+	LATCHKEY_PUBLIC_ORIGIN="$${LATCHKEY_PUBLIC_ORIGIN:-http://localhost:3000}" cargo leptos serve
 
 test: setup setup-browser test-rust test-e2e test-api test-fuzz
 

@@ -23,6 +23,10 @@ const sessionURL = url(2);
 const statelessURL = url(3);
 const verifiedJwtURL = url(4);
 const verifiedSessionURL = url(5);
+// Passkeys need a domain name (browsers refuse an IP address as a WebAuthn
+// relying party): these two servers are reached as localhost.
+const passkeyJwtURL = `http://localhost:${port + 6}`;
+const passkeySessionURL = `http://localhost:${port + 7}`;
 // A real development mail server (npm maildev): SMTP for the servers, a
 // REST API for the tests to read what was sent.
 const MAILDEV_SMTP_PORT = port + 20;
@@ -34,10 +38,11 @@ const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.resolve(__dirname, "../tar
 process.env.LATCHKEY_E2E_DATA_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "latchkey-e2e-"));
 
 function server(url: string, name: string, env: Record<string, string> = {}) {
-  const listen = new URL(url).host;
+  // Every server listens on 127.0.0.1, whatever name the browser uses.
+  const listen = `127.0.0.1:${new URL(url).port}`;
   return {
     command: LATCHKEY_BIN,
-    url: `${url}/api/health`,
+    url: `http://${listen}/api/health`,
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: "pipe" as const,
@@ -61,7 +66,7 @@ function server(url: string, name: string, env: Record<string, string> = {}) {
 }
 
 /** Specs written for one particular server, outside the jwt × session matrix. */
-const SINGLE_SERVER_SPECS = /\.(short-ttl|stateless|verified)\.spec\.ts$/;
+const SINGLE_SERVER_SPECS = /\.(short-ttl|stateless|verified|passkey)\.spec\.ts$/;
 
 export default defineConfig<{ authMode: AuthMode }>({
   testDir: "./tests",
@@ -104,6 +109,13 @@ export default defineConfig<{ authMode: AuthMode }>({
       testMatch: /\.verified\.spec\.ts$/,
       use: { baseURL: verifiedSessionURL, authMode: "session" },
     },
+    // Passkeys with Chromium's virtual authenticator, in both modes.
+    { name: "passkey-jwt", testMatch: /\.passkey\.spec\.ts$/, use: { baseURL: passkeyJwtURL, authMode: "jwt" } },
+    {
+      name: "passkey-session",
+      testMatch: /\.passkey\.spec\.ts$/,
+      use: { baseURL: passkeySessionURL, authMode: "session" },
+    },
   ],
   webServer: [
     {
@@ -128,5 +140,7 @@ export default defineConfig<{ authMode: AuthMode }>({
       LATCHKEY_REQUIRE_VERIFIED_EMAIL: "true",
       LATCHKEY_AUTH_MODE: "session",
     }),
+    server(passkeyJwtURL, "passkey-jwt"),
+    server(passkeySessionURL, "passkey-session", { LATCHKEY_AUTH_MODE: "session" }),
   ],
 });

@@ -25,6 +25,7 @@ pub mod facts;
 mod format;
 mod pages;
 mod redirect;
+mod webauthn;
 
 use components::{nav::Nav, redirects::AuthRedirects};
 use pages::admin::{audit::AdminAuditPage, user_sessions::AdminUserSessionsPage, users::AdminUsersPage};

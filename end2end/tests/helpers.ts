@@ -38,7 +38,7 @@ export async function signIn(page: Page, email: string, password = PASSWORD, pat
   await hydrated(page);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 /** Present only on a page rendered for a signed-in user. */

@@ -18,6 +18,10 @@ pub enum ApiFailure {
     Network,
     /// The call needs a session and this tab has none.
     SignedOut,
+    /// Not the server: the browser could not do its part of the exchange
+    /// (a passkey prompt cancelled, a browser without passkeys). The text
+    /// says what happened, for the person.
+    Browser(String),
 }
 
 impl ApiFailure {
@@ -74,7 +78,11 @@ impl ApiFailure {
     pub fn message(&self) -> String {
         match self {
             ApiFailure::Api { body, .. } if body.error == ErrorCode::ValidationFailed => {
-                "Please correct the highlighted fields.".into()
+                match body.fields.as_ref().and_then(|fields| fields.get("credential")) {
+                    // A passkey's answer is no field on any form: say it here.
+                    Some(problems) => format!("The passkey was not accepted: {}.", problems.join("; ")),
+                    None => "Please correct the highlighted fields.".into(),
+                }
             }
             ApiFailure::Api { body, .. } if body.error == ErrorCode::Internal => {
                 "Something went wrong on our side. Please try again.".into()
@@ -85,6 +93,7 @@ impl ApiFailure {
             }
             ApiFailure::Network => "Can't reach Latchkey. Check your connection and try again.".into(),
             ApiFailure::SignedOut => "You are signed out. Please sign in again.".into(),
+            ApiFailure::Browser(text) => text.clone(),
         }
     }
 }
@@ -110,6 +119,28 @@ mod tests {
     fn retry_after_only_for_rate_limits() {
         assert_eq!(api(ErrorCode::RateLimited, Some(30)).retry_after(), Some(30));
         assert_eq!(api(ErrorCode::InvalidCredentials, Some(30)).retry_after(), None);
+    }
+
+    #[test]
+    fn a_refused_passkey_answer_is_said_in_words() {
+        let failure = ApiFailure::Api {
+            status: 422,
+            body: ErrorBody {
+                error: ErrorCode::ValidationFailed,
+                message: "server says".into(),
+                fields: Some(FieldErrors::from([(
+                    "credential".into(),
+                    vec!["the passkey's answer does not check out".into()],
+                )])),
+                mfa: None,
+            },
+            retry_after_secs: None,
+        };
+        assert_eq!(
+            failure.message(),
+            "The passkey was not accepted: the passkey's answer does not check out."
+        );
+        assert_eq!(ApiFailure::Browser("cancelled".into()).message(), "cancelled");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! tokens, `/api/session/*` sets the session cookie.
 
 use latchkey_types::{
-    ErrorCode, LoginRequest, MfaVerifyRequest, RegisterRequest, ResetPasswordRequest, SessionLoginResponse,
-    TokenResponse,
+    ErrorCode, LoginRequest, MfaVerifyRequest, PasskeyAssertion, RegisterRequest, ResetPasswordRequest,
+    SessionLoginResponse, TokenResponse,
 };
 use leptos::prelude::Set;
 
@@ -51,13 +51,26 @@ impl AuthStore {
     }
 
     /// The second step of a sign-in: the challenge of the `mfa_required`
-    /// answer and a code (or a recovery code).
+    /// answer and a code (or a recovery code), or a passkey's answer.
     pub async fn complete_mfa(&self, request: &MfaVerifyRequest) -> Result<(), ApiFailure> {
         let path = match self.mode {
             AuthMode::Jwt => "/api/auth/mfa/verify",
             AuthMode::Session => "/api/session/mfa/verify",
         };
         let reply = api::call_public(ApiRequest::post(path, request)).await?;
+        self.accept(self.grant(&reply)?);
+        Ok(())
+    }
+
+    /// Signs in with a passkey alone (username-less): the browser's answer
+    /// to `POST /api/auth/passkey/options`. The server answers as it does
+    /// to a password sign-in, so from here on it is an ordinary one.
+    pub async fn passkey_login(&self, assertion: &PasskeyAssertion) -> Result<(), ApiFailure> {
+        let path = match self.mode {
+            AuthMode::Jwt => "/api/auth/passkey/login",
+            AuthMode::Session => "/api/session/passkey/login",
+        };
+        let reply = api::call_public(ApiRequest::post(path, assertion)).await?;
         self.accept(self.grant(&reply)?);
         Ok(())
     }

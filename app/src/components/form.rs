@@ -62,6 +62,13 @@ impl FormState {
         self.fields.set(fields);
     }
 
+    /// Forgets the last submission's problems (the form was closed
+    /// without sending it).
+    pub fn clear(&self) {
+        self.failure.set(None);
+        self.fields.set(FieldErrors::new());
+    }
+
     pub fn failure(&self) -> Option<ApiFailure> {
         self.failure.get()
     }
@@ -157,10 +164,18 @@ pub fn FormAlert(form: FormState) -> impl IntoView {
     }
 }
 
+/// `testid` names the button for the end-to-end tests where its text
+/// alone would be ambiguous.
 #[component]
-pub fn SubmitButton(form: FormState, label: &'static str, busy_label: &'static str) -> impl IntoView {
+pub fn SubmitButton(
+    form: FormState,
+    label: &'static str,
+    busy_label: &'static str,
+    #[prop(optional)] testid: Option<&'static str>,
+) -> impl IntoView {
     view! {
-        <button type="submit" disabled=move || !form.can_submit() aria-busy=move || form.busy().to_string()>
+        <button type="submit" data-testid=testid disabled=move || !form.can_submit()
+            aria-busy=move || form.busy().to_string()>
             {move || if form.busy() { busy_label } else { label }}
         </button>
     }

@@ -1,15 +1,18 @@
 //! Step-up: a sensitive action answered 401 `reauth_required` (the last
 //! full authentication is older than the server allows). The form that
 //! sent it shows this in place of its alert: the password again, and a
-//! code for an account with an authenticator app; once the server accepts
-//! them, the same form is submitted again (or, outside a form, the caller's
-//! `on_confirmed` runs).
+//! code for an account with an authenticator app — or, where the site
+//! offers passkeys, one of the account's passkeys instead. Once the server
+//! accepts them, the same form is submitted again (or, outside a form, the
+//! caller's `on_confirmed` runs).
 
-use latchkey_types::ReauthRequest;
+use latchkey_types::{PasskeyOptions, ReauthRequest};
 use leptos::prelude::*;
 
-use crate::api::{self, ApiRequest};
-use crate::auth::use_auth;
+use crate::api::{self, ApiFailure, ApiRequest};
+use crate::auth::{AuthStore, use_auth};
+use crate::facts::server_facts;
+use crate::webauthn;
 
 /// In a form, a confirmed step-up submits that form again; elsewhere (a
 /// table row's button) `on_confirmed` says what to do instead.
@@ -19,13 +22,20 @@ pub fn StepUp(#[prop(optional)] on_confirmed: Option<Callback<()>>) -> impl Into
     let password = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
+    // Busy with the passkey prompt rather than the password.
+    let via_passkey = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
     let button = NodeRef::<leptos::html::Button>::new();
+    let confirmed = move || match on_confirmed {
+        Some(retry) => retry.run(()),
+        None => resubmit(button),
+    };
     let confirm = move || {
         if busy.get_untracked() {
             return;
         }
         busy.set(true);
+        via_passkey.set(false);
         problem.set(None);
         let typed = code.get_untracked().trim().to_string();
         let request = ReauthRequest {
@@ -36,10 +46,7 @@ pub fn StepUp(#[prop(optional)] on_confirmed: Option<Callback<()>>) -> impl Into
             match api::call_empty(auth, ApiRequest::post("/api/me/reauth", &request)).await {
                 Ok(()) => {
                     busy.try_set(false);
-                    match on_confirmed {
-                        Some(retry) => retry.run(()),
-                        None => resubmit(button),
-                    }
+                    confirmed();
                 }
                 Err(failure) => {
                     busy.try_set(false);
@@ -58,6 +65,32 @@ pub fn StepUp(#[prop(optional)] on_confirmed: Option<Callback<()>>) -> impl Into
             }
         });
     };
+    // No passkey on the account: the server says so (404), shown as any problem.
+    let with_passkey = move || {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        via_passkey.set(true);
+        problem.set(None);
+        leptos::task::spawn_local(async move {
+            let result = passkey_reauth(auth).await;
+            busy.try_set(false);
+            match result {
+                Ok(()) => confirmed(),
+                Err(failure) => {
+                    problem.try_set(Some(failure.message()));
+                }
+            }
+        });
+    };
+    let passkey_button = server_facts().passkeys.then(|| {
+        view! {
+            <button type="button" class="button-secondary" on:click=move |_| with_passkey() disabled=move || busy.get()>
+                {move || if busy.get() && via_passkey.get() { "Waiting for your passkey…" } else { "Use a passkey" }}
+            </button>
+        }
+    });
     view! {
         <div class="step-up" role="group" aria-labelledby="step-up-heading">
             <p class="alert" role="alert" id="step-up-heading">
@@ -73,10 +106,19 @@ pub fn StepUp(#[prop(optional)] on_confirmed: Option<Callback<()>>) -> impl Into
                 prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))
                 on:keydown=move |ev| if is_enter(&ev) { ev.prevent_default(); confirm() }/>
             <button type="button" node_ref=button on:click=move |_| confirm() disabled=move || busy.get()>
-                {move || if busy.get() { "Confirming…" } else { "Confirm and continue" }}
+                {move || if busy.get() && !via_passkey.get() { "Confirming…" } else { "Confirm and continue" }}
             </button>
+            {passkey_button}
         </div>
     }
+}
+
+/// A ceremony for the caller's own passkeys, then its answer: a fresh
+/// full authentication, as good as the password and a code.
+async fn passkey_reauth(auth: AuthStore) -> Result<(), ApiFailure> {
+    let options = api::call::<PasskeyOptions>(auth, ApiRequest::post_empty("/api/me/reauth/passkey/options")).await?;
+    let assertion = webauthn::get(options).await?;
+    api::call_empty(auth, ApiRequest::post("/api/me/reauth/passkey", &assertion)).await
 }
 
 /// Enter in these fields confirms here instead of submitting the form

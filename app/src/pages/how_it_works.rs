@@ -301,6 +301,15 @@ fn Factors() -> impl IntoView {
                     "page that relays the code within its 30 seconds still gets through."
                 </li>
                 <li>
+                    <strong>"Passkey. "</strong>
+                    "A key pair made by your device for this site alone; the server keeps only the public "
+                    "half, and your device asks for a fingerprint, face or PIN before it signs. Nothing "
+                    "typed can be phished or replayed: the browser signs for the site's real address, so a "
+                    "look-alike page gets an answer this server refuses, and each answer works once. A "
+                    "stolen database holds no secret. Alone it is both factors; it does not help if the "
+                    "device itself is unlocked in someone else's hands."
+                </li>
+                <li>
                     <strong>"Recovery codes. "</strong>
                     "For a lost phone: each works once in place of a code. Keep them offline; whoever holds "
                     "them holds your second factor."

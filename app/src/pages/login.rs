@@ -1,17 +1,22 @@
 //! Sign in. Comes back to `next` afterwards when it is a path on this site,
 //! and says why the visitor is here when a session just ended.
 
-use latchkey_types::{ErrorCode, LoginRequest, MfaChallenge, MfaVerifyRequest, ResendVerificationRequest};
+use latchkey_types::{
+    ErrorCode, LoginRequest, MfaChallenge, MfaPasskeyOptionsRequest, MfaVerifyRequest, PasskeyOptions,
+    ResendVerificationRequest,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::api::{self, ApiRequest};
-use crate::auth::{Access, SignedOutReason, use_auth};
+use crate::api::{self, ApiFailure, ApiRequest};
+use crate::auth::{Access, AuthStore, SignedOutReason, use_auth};
 use crate::components::form::{FormAlert, FormState, Notice, SubmitButton, TextField};
+use crate::facts::server_facts;
 use crate::redirect::{safe_next, with_next};
+use crate::webauthn;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -29,7 +34,11 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Sign in"</h1>
             <WhyHere asked=Signal::derive(move || next.get().is_some())/>
             {move || match challenge.with(Option::is_some) {
-                false => view! { <PasswordStep challenge/> }.into_any(),
+                false => view! {
+                    <PasswordStep challenge/>
+                    {server_facts().passkeys.then(|| view! { <PasskeySignIn/> })}
+                }
+                .into_any(),
                 true => view! { <SecondStep challenge/> }.into_any(),
             }}
             <p><A href="/forgot-password">"Forgot your password?"</A></p>
@@ -108,14 +117,59 @@ pub fn go_on_when_signed_in() -> Memo<Option<String>> {
     next
 }
 
-/// The second step of a sign-in: a code from the authenticator app, or a
-/// recovery code. A challenge that ran out (five minutes) or was used goes
-/// back to the password.
+/// Username-less sign-in: the browser offers the passkeys it holds for
+/// this site, and the passkey says whose account it is. The server answers
+/// as to a password, so the rest is an ordinary sign-in.
+#[component]
+fn PasskeySignIn() -> impl IntoView {
+    let auth = use_auth();
+    let form = FormState::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !form.begin() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            form.finish(passkey_sign_in(auth).await);
+        });
+    };
+    view! {
+        <form class="passkey-sign-in" method="post" novalidate on:submit=submit>
+            <p class="or" aria-hidden="true">"or"</p>
+            <FormAlert form/>
+            <SubmitButton form label="Sign in with a passkey" busy_label="Waiting for your passkey…"
+                testid="passkey-sign-in"/>
+        </form>
+    }
+}
+
+async fn passkey_sign_in(auth: AuthStore) -> Result<(), ApiFailure> {
+    let options = api::call_public(ApiRequest::post_empty("/api/auth/passkey/options"))
+        .await?
+        .json::<PasskeyOptions>()?;
+    let assertion = webauthn::get(options).await?;
+    auth.passkey_login(&assertion).await
+}
+
+/// The second step of a sign-in: whatever the challenge allows — a passkey,
+/// a code from the authenticator app, a recovery code (which every account
+/// with a second factor has). A challenge that ran out (five minutes) or
+/// was used goes back to the password.
 #[component]
 fn SecondStep(challenge: RwSignal<Option<MfaChallenge>>) -> impl IntoView {
     let auth = use_auth();
+    let methods = challenge.with_untracked(|c| c.as_ref().map(|c| c.methods.clone()).unwrap_or_default());
+    let offers = |method: &str| methods.iter().any(|m| m == method);
+    let app = offers("totp");
+    let passkey = offers("passkey") && server_facts().passkeys;
     let code = RwSignal::new(String::new());
     let form = FormState::new();
+    // A used or expired challenge: start again from the password.
+    let on_failure = move |failure: &ApiFailure| {
+        if failure.is(ErrorCode::InvalidToken) {
+            challenge.set(None);
+        }
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(current) = challenge.get_untracked() else {
@@ -133,23 +187,86 @@ fn SecondStep(challenge: RwSignal<Option<MfaChallenge>>) -> impl IntoView {
             let result = auth.complete_mfa(&request).await;
             if let Err(failure) = &result {
                 code.set(String::new());
-                if failure.is(ErrorCode::InvalidToken) {
-                    challenge.set(None);
-                }
+                on_failure(failure);
+            }
+            form.finish(result);
+        });
+    };
+    let intro = match (passkey, app) {
+        (true, true) => "Your password is right. One more step: use your passkey, or open your authenticator app.",
+        (true, false) => "Your password is right. One more step: use your passkey.",
+        (false, _) => "Your password is right. One more step: open your authenticator app.",
+    };
+    let (label, hint) = if app {
+        (
+            "Authentication code",
+            "The six digits your app shows now — or one of your recovery codes.",
+        )
+    } else {
+        (
+            "Recovery code",
+            "No passkey at hand? One of the recovery codes you saved works once.",
+        )
+    };
+    view! {
+        <p>{intro}</p>
+        {passkey.then(|| view! { <PasskeyStep challenge on_failure/> })}
+        <form method="post" novalidate on:submit=submit>
+            <FormAlert form/>
+            <TextField label id="code" autocomplete="one-time-code" value=code
+                errors=form.errors("code") required=true hint/>
+            <SubmitButton form label="Verify" busy_label="Checking…"/>
+        </form>
+    }
+}
+
+/// The second step with a passkey: a ceremony for this challenge (only the
+/// account's own passkeys will do), then the same verification as a code.
+#[component]
+fn PasskeyStep(
+    challenge: RwSignal<Option<MfaChallenge>>,
+    on_failure: impl Fn(&ApiFailure) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let auth = use_auth();
+    let form = FormState::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(current) = challenge.get_untracked() else {
+            return;
+        };
+        if !form.begin() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let result = passkey_second_step(auth, current.challenge_id).await;
+            if let Err(failure) = &result {
+                on_failure(failure);
             }
             form.finish(result);
         });
     };
     view! {
-        <form method="post" novalidate on:submit=submit>
-            <p>"Your password is right. One more step: open your authenticator app."</p>
+        <form class="passkey-step" method="post" novalidate on:submit=submit>
             <FormAlert form/>
-            <TextField label="Authentication code" id="code" autocomplete="one-time-code" value=code
-                errors=form.errors("code") required=true
-                hint="The six digits your app shows now — or one of your recovery codes."/>
-            <SubmitButton form label="Verify" busy_label="Checking…"/>
+            <SubmitButton form label="Use a passkey" busy_label="Waiting for your passkey…"/>
         </form>
     }
+}
+
+async fn passkey_second_step(auth: AuthStore, challenge_id: String) -> Result<(), ApiFailure> {
+    let request = MfaPasskeyOptionsRequest {
+        challenge_id: challenge_id.clone(),
+    };
+    let options = api::call_public(ApiRequest::post("/api/auth/mfa/passkey/options", &request))
+        .await?
+        .json::<PasskeyOptions>()?;
+    let assertion = webauthn::get(options).await?;
+    auth.complete_mfa(&MfaVerifyRequest {
+        challenge_id,
+        code: None,
+        passkey: Some(assertion),
+    })
+    .await
 }
 
 /// After `email_unverified`: ask for a new verification link by address.

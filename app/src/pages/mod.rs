@@ -6,6 +6,7 @@ pub mod home;
 pub mod how_it_works;
 pub mod login;
 pub mod not_found;
+pub mod passkeys;
 pub mod password_reset;
 pub mod register;
 pub mod security;

@@ -1,10 +1,12 @@
 //! Security: change the password (which signs out every other session),
-//! two-step sign-in, and the sessions this account has.
+//! two-step sign-in, passkeys, and the sessions this account has.
 
 use latchkey_types::ChangePasswordRequest;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::passkeys::Passkeys;
+use super::two_factor::{Factors, TwoFactor};
 use crate::api::{self, ApiRequest};
 use crate::auth::use_auth;
 use crate::components::form::{FormAlert, FormState, Notice, SubmitButton, TextField};
@@ -13,17 +15,29 @@ use crate::components::sessions::Sessions;
 
 #[component]
 pub fn SecurityPage() -> impl IntoView {
-    let sessions_changed = RwSignal::new(0_u32);
     view! {
         <Title text="Security"/>
         <RequireAuth>
-            <div class="stack" data-signed-in="true">
-                <h1>"Security"</h1>
-                <ChangePassword changed=sessions_changed/>
-                <super::two_factor::TwoFactor changed=sessions_changed/>
-                <Sessions changed=sessions_changed.read_only()/>
-            </div>
+            <Sections/>
         </RequireAuth>
+    }
+}
+
+/// Signed in: the sections. The two-step and passkey sections show the
+/// same second factors; `sessions_changed` ticks when a change ended the
+/// other sessions, so the list below is read again.
+#[component]
+fn Sections() -> impl IntoView {
+    let sessions_changed = RwSignal::new(0_u32);
+    let factors = Factors::new();
+    view! {
+        <div class="stack" data-signed-in="true">
+            <h1>"Security"</h1>
+            <ChangePassword changed=sessions_changed/>
+            <TwoFactor factors changed=sessions_changed/>
+            <Passkeys factors changed=sessions_changed/>
+            <Sessions changed=sessions_changed.read_only()/>
+        </div>
     }
 }
 

@@ -1,62 +1,143 @@
-//! The security page's authenticator-app section: set one up (scan the QR
-//! code, confirm with a code, keep the recovery codes shown once), see when
-//! it was last used, get new recovery codes, or turn it off. Each change is
-//! a sensitive action: the server may ask for a fresh sign-in first, which
-//! the form's alert handles (`StepUp`) before sending the form again.
+//! The security page's two-step sign-in section: set up an authenticator
+//! app (scan the QR code, confirm with a code, keep the recovery codes
+//! shown once), see what is on — the app, passkeys (managed in their own
+//! section, `passkeys`), both — get new recovery codes, or turn the app
+//! off. Each change is a sensitive action: the server may ask for a fresh
+//! sign-in first, which the form's alert handles (`StepUp`) before sending
+//! the form again.
 
 use latchkey_types::{MfaStatus, RecoveryCodes, TotpConfirmRequest, TotpEnrolment};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiRequest};
-use crate::auth::use_auth;
+use crate::auth::{AuthStore, use_auth};
 use crate::components::form::{FormAlert, FormState, SubmitButton, TextField};
+use crate::components::gate::Loading;
 use crate::format::date_time;
 
-#[derive(Clone)]
-enum Stage {
+/// The account's second factors (`GET /api/me/mfa`), shared by the
+/// security page's sections: the authenticator app and the passkeys both
+/// count, so after a change in either section both show the new state.
+#[derive(Clone, Copy)]
+pub struct Factors {
+    auth: AuthStore,
+    state: RwSignal<FactorsLoad>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FactorsLoad {
     Loading,
-    Off,
+    Ready(MfaStatus),
+    Failed(String),
+}
+
+impl Factors {
+    /// Loads them once the page is live (effects run only in the browser).
+    pub fn new() -> Self {
+        let factors = Factors {
+            auth: use_auth(),
+            state: RwSignal::new(FactorsLoad::Loading),
+        };
+        Effect::new(move |_| factors.reload());
+        factors
+    }
+
+    /// Reads them again after a change; what is shown stays until the
+    /// answer arrives.
+    pub fn reload(&self) {
+        let Factors { auth, state } = *self;
+        leptos::task::spawn_local(async move {
+            let next = match api::call::<MfaStatus>(auth, ApiRequest::get("/api/me/mfa")).await {
+                Ok(status) => FactorsLoad::Ready(status),
+                Err(failure) => FactorsLoad::Failed(failure.message()),
+            };
+            state.try_set(next);
+        });
+    }
+
+    pub fn get(&self) -> FactorsLoad {
+        self.state.get()
+    }
+}
+
+/// What the section is in the middle of, over the factors themselves.
+#[derive(Clone)]
+enum Flow {
+    Idle,
     /// Scanning the QR code, then typing the code the app shows.
     Enrolling(TotpEnrolment),
     /// Just confirmed (or regenerated): the codes, shown this once.
     Codes(RecoveryCodes),
-    On(MfaStatus),
-    Failed(String),
 }
 
 #[component]
-pub fn TwoFactor(changed: RwSignal<u32>) -> impl IntoView {
-    let auth = use_auth();
-    let stage = RwSignal::new(Stage::Loading);
-    let reload = move || {
-        leptos::task::spawn_local(async move {
-            let next = match api::call::<MfaStatus>(auth, ApiRequest::get("/api/me/mfa")).await {
-                Ok(status) if status.totp_enabled_at.is_some() => Stage::On(status),
-                Ok(_) => Stage::Off,
-                Err(failure) => Stage::Failed(failure.message()),
-            };
-            stage.try_set(next);
-        });
-    };
-    Effect::new(move |_| reload());
-
+pub fn TwoFactor(factors: Factors, changed: RwSignal<u32>) -> impl IntoView {
+    let flow = RwSignal::new(Flow::Idle);
     view! {
         <section class="card" aria-labelledby="mfa-heading" data-testid="two-factor">
             <h2 id="mfa-heading">"Two-step sign-in"</h2>
-            {move || match stage.get() {
-                Stage::Loading => view! { <p class="muted">"Loading…"</p> }.into_any(),
-                Stage::Failed(text) => view! { <p class="alert" role="alert">{text}</p> }.into_any(),
-                Stage::Off => view! { <Begin stage/> }.into_any(),
-                Stage::Enrolling(enrolment) => view! { <Confirm enrolment stage/> }.into_any(),
-                Stage::Codes(codes) => view! { <ShowCodes codes done=move || reload()/> }.into_any(),
-                Stage::On(status) => view! { <Manage status stage changed/> }.into_any(),
+            {move || match flow.get() {
+                Flow::Enrolling(enrolment) => view! { <Confirm enrolment flow factors/> }.into_any(),
+                Flow::Codes(codes) => view! { <ShowCodes codes done=move || flow.set(Flow::Idle)/> }.into_any(),
+                Flow::Idle => match factors.get() {
+                    FactorsLoad::Loading => view! { <Loading/> }.into_any(),
+                    FactorsLoad::Failed(text) => view! { <p class="alert" role="alert">{text}</p> }.into_any(),
+                    FactorsLoad::Ready(status) => view! { <Overview status flow factors changed/> }.into_any(),
+                },
             }}
         </section>
     }
 }
 
+/// Where the account stands: what is on, and what can be done next.
 #[component]
-fn Begin(stage: RwSignal<Stage>) -> impl IntoView {
+fn Overview(status: MfaStatus, flow: RwSignal<Flow>, factors: Factors, changed: RwSignal<u32>) -> impl IntoView {
+    let on = status.has_second_factor();
+    let app = status.totp_enabled_at.is_some();
+    let has_passkeys = !status.passkeys.is_empty();
+    view! {
+        {on.then(|| view! { <p data-testid="mfa-state">{summary(&status)}</p> })}
+        {(!app).then(|| view! { <Begin flow intro=!on/> })}
+        {on.then(|| view! { <Manage app has_passkeys flow factors changed/> })}
+    }
+}
+
+/// "On: an authenticator app, since …. Last used: …. 10 recovery codes
+/// left." — with the passkeys counted in when there are any.
+fn summary(status: &MfaStatus) -> String {
+    let mut text = String::from("On: ");
+    if let Some(since) = &status.totp_enabled_at {
+        let last_used = status
+            .totp_last_used_at
+            .as_ref()
+            .map(date_time)
+            .unwrap_or_else(|| "not yet".into());
+        text.push_str(&format!(
+            "an authenticator app, since {}. Last used: {last_used}. ",
+            date_time(since)
+        ));
+    }
+    match (status.totp_enabled_at.is_some(), status.passkeys.len()) {
+        (_, 0) => {}
+        (false, n) => text.push_str(&format!("{}. ", passkey_count(n))),
+        (true, n) => text.push_str(&format!("Also {}. ", passkey_count(n))),
+    }
+    text.push_str(&format!("{} recovery codes left.", status.recovery_codes_left));
+    text
+}
+
+fn passkey_count(n: usize) -> String {
+    if n == 1 {
+        "1 passkey".into()
+    } else {
+        format!("{n} passkeys")
+    }
+}
+
+/// Sets up the authenticator app; `intro` when it would be the first
+/// second factor.
+#[component]
+fn Begin(flow: RwSignal<Flow>, intro: bool) -> impl IntoView {
     let auth = use_auth();
     let form = FormState::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -67,15 +148,18 @@ fn Begin(stage: RwSignal<Stage>) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let result = api::call::<TotpEnrolment>(auth, ApiRequest::post_empty("/api/me/mfa/totp")).await;
             form.finish(result.map(|enrolment| {
-                stage.set(Stage::Enrolling(enrolment));
+                flow.set(Flow::Enrolling(enrolment));
             }));
         });
     };
+    let text = if intro {
+        "Signing in takes your password and a code from an authenticator app on your phone, \
+         so a stolen or guessed password is not enough."
+    } else {
+        "A code from an authenticator app on your phone can be the second step too."
+    };
     view! {
-        <p>
-            "Signing in takes your password and a code from an authenticator app on your phone, "
-            "so a stolen or guessed password is not enough."
-        </p>
+        <p>{text}</p>
         <form method="post" novalidate on:submit=submit>
             <FormAlert form/>
             <SubmitButton form label="Set up an authenticator app" busy_label="Preparing…"/>
@@ -84,7 +168,7 @@ fn Begin(stage: RwSignal<Stage>) -> impl IntoView {
 }
 
 #[component]
-fn Confirm(enrolment: TotpEnrolment, stage: RwSignal<Stage>) -> impl IntoView {
+fn Confirm(enrolment: TotpEnrolment, flow: RwSignal<Flow>, factors: Factors) -> impl IntoView {
     let auth = use_auth();
     let code = RwSignal::new(String::new());
     let form = FormState::new();
@@ -101,7 +185,10 @@ fn Confirm(enrolment: TotpEnrolment, stage: RwSignal<Stage>) -> impl IntoView {
             if result.is_err() {
                 code.set(String::new());
             }
-            form.finish(result.map(|codes| stage.set(Stage::Codes(codes))));
+            form.finish(result.map(|codes| {
+                factors.reload();
+                flow.set(Flow::Codes(codes));
+            }));
         });
     };
     view! {
@@ -123,12 +210,14 @@ fn Confirm(enrolment: TotpEnrolment, stage: RwSignal<Stage>) -> impl IntoView {
     }
 }
 
+/// Recovery codes, shown this once (after the first second factor, or new
+/// ones); `done` once the person has put them away.
 #[component]
-fn ShowCodes(codes: RecoveryCodes, done: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+pub(super) fn ShowCodes(codes: RecoveryCodes, done: impl Fn() + Send + Sync + 'static) -> impl IntoView {
     view! {
         <p class="notice" role="status">
             "Two-step sign-in is on. Keep these recovery codes somewhere safe: each one signs you in once "
-            "if you lose your phone. They are shown only now."
+            "if you lose your phone or your passkey. They are shown only now."
         </p>
         <ul class="recovery-codes" data-testid="recovery-codes">
             {codes.codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
@@ -137,8 +226,17 @@ fn ShowCodes(codes: RecoveryCodes, done: impl Fn() + Send + Sync + 'static) -> i
     }
 }
 
+/// New recovery codes (any second factor has them), and the app turned
+/// off when there is one. With passkeys left, that is not the end of
+/// two-step sign-in, and the button says so.
 #[component]
-fn Manage(status: MfaStatus, stage: RwSignal<Stage>, changed: RwSignal<u32>) -> impl IntoView {
+fn Manage(
+    app: bool,
+    has_passkeys: bool,
+    flow: RwSignal<Flow>,
+    factors: Factors,
+    changed: RwSignal<u32>,
+) -> impl IntoView {
     let auth = use_auth();
     let regenerate = FormState::new();
     let remove = FormState::new();
@@ -151,7 +249,8 @@ fn Manage(status: MfaStatus, stage: RwSignal<Stage>, changed: RwSignal<u32>) -> 
             let result = api::call::<RecoveryCodes>(auth, ApiRequest::post_empty("/api/me/mfa/recovery-codes")).await;
             regenerate.finish(result.map(|codes| {
                 changed.update(|n| *n += 1);
-                stage.set(Stage::Codes(codes));
+                factors.reload();
+                flow.set(Flow::Codes(codes));
             }));
         });
     };
@@ -164,29 +263,30 @@ fn Manage(status: MfaStatus, stage: RwSignal<Stage>, changed: RwSignal<u32>) -> 
             let result = api::call_empty(auth, ApiRequest::delete("/api/me/mfa/totp")).await;
             remove.finish(result.map(|()| {
                 changed.update(|n| *n += 1);
-                stage.set(Stage::Off);
+                factors.reload();
             }));
         });
     };
-    let since = status.totp_enabled_at.as_ref().map(date_time).unwrap_or_default();
-    let last_used = status
-        .totp_last_used_at
-        .as_ref()
-        .map(date_time)
-        .unwrap_or_else(|| "not yet".into());
+    let remove_label = if has_passkeys {
+        "Turn off the authenticator app"
+    } else {
+        "Turn off two-step sign-in"
+    };
     view! {
-        <p data-testid="mfa-state">
-            "On: an authenticator app, since " {since} ". Last used: " {last_used} ". "
-            {format!("{} recovery codes left.", status.recovery_codes_left)}
-        </p>
         <form method="post" novalidate on:submit=on_regenerate>
             <FormAlert form=regenerate/>
             <SubmitButton form=regenerate label="New recovery codes" busy_label="Making new codes…"/>
         </form>
-        <form method="post" novalidate on:submit=on_remove>
-            <FormAlert form=remove/>
-            <SubmitButton form=remove label="Turn off two-step sign-in" busy_label="Turning off…"/>
-        </form>
-        <p class="muted">"Either one signs out every other browser and device."</p>
+        {app.then(|| view! {
+            <form method="post" novalidate on:submit=on_remove>
+                <FormAlert form=remove/>
+                <SubmitButton form=remove label=remove_label busy_label="Turning off…"/>
+            </form>
+        })}
+        <p class="muted">
+            {if app { "Either one signs out every other browser and device." } else {
+                "New codes sign out every other browser and device."
+            }}
+        </p>
     }
 }

@@ -54,7 +54,8 @@ start_server() {
   port="$(free_port)"
   export DATABASE_URL="$database_url"
   export LEPTOS_SITE_ADDR="127.0.0.1:$port"
-  export LATCHKEY_PUBLIC_ORIGIN="http://127.0.0.1:$port"
+  # localhost, not the address: passkeys (WebAuthn) need a domain name.
+  export LATCHKEY_PUBLIC_ORIGIN="http://localhost:$port"
   export LATCHKEY_COOKIE_SECURE=false
   # The limits would turn most of the run into 429s (they have tests of
   # their own); raised so the fuzzer reaches the handlers behind them.

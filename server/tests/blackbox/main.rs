@@ -15,6 +15,7 @@ mod engine;
 mod foundation;
 mod mfa;
 mod openapi;
+mod passkeys;
 mod replicas;
 mod session_api;
 mod soak;

@@ -67,6 +67,16 @@ async fn the_document_lists_the_contracts_routes(backend: Backend) {
         "POST /api/me/mfa/totp/confirm",
         "POST /api/me/mfa/recovery-codes",
         "POST /api/me/reauth",
+        "POST /api/auth/passkey/options",
+        "POST /api/auth/passkey/login",
+        "POST /api/session/passkey/login",
+        "POST /api/auth/mfa/passkey/options",
+        "POST /api/me/mfa/passkeys/options",
+        "POST /api/me/mfa/passkeys",
+        "PATCH /api/me/mfa/passkeys/{id}",
+        "DELETE /api/me/mfa/passkeys/{id}",
+        "POST /api/me/reauth/passkey/options",
+        "POST /api/me/reauth/passkey",
         "DELETE /api/admin/users/{id}/mfa",
         "GET /api/admin/users",
         "PATCH /api/admin/users/{id}",
@@ -152,7 +162,7 @@ async fn every_protected_operation_refuses_a_missing_credential(backend: Backend
     }
     assert_eq!(
         (protected, optional),
-        (22, 2),
+        (28, 2),
         "the count of protected operations changed: update this test"
     );
 }

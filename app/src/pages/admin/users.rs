@@ -1,7 +1,7 @@
 //! Users: search, pages of 20, promote/demote and disable/enable, each
 //! after a confirmation that says what it will do.
 
-use latchkey_types::{AdminUpdateUserRequest, AdminUser, AdminUserList, Role};
+use latchkey_types::{AdminUpdateUserRequest, AdminUser, AdminUserList, MfaStatus, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -173,7 +173,7 @@ impl Change {
             Change::Disable => format!("Disable {email}? Their sessions end now and they cannot sign in."),
             Change::Enable => format!("Enable {email} again?"),
             Change::ResetFactors => {
-                format!("Remove the authenticator app and recovery codes of {email}? Their sessions end now.")
+                format!("Remove the authenticator app, passkeys and recovery codes of {email}? Their sessions end now.")
             }
         }
     }
@@ -242,19 +242,8 @@ fn UserRow(row: AdminUser, changed: impl Fn(String) + Copy + Send + Sync + 'stat
             }
         });
     };
-    let has_factor = row.factors.totp_enabled_at.is_some();
-    let factors_text = match &row.factors.totp_enabled_at {
-        Some(_) => format!(
-            "app, {} codes left; last used {}",
-            row.factors.recovery_codes_left,
-            row.factors
-                .totp_last_used_at
-                .as_ref()
-                .map(date_time)
-                .unwrap_or_else(|| "never".into())
-        ),
-        None => "off".to_string(),
-    };
+    let has_factor = row.factors.has_second_factor();
+    let factors_text = factors_text(&row.factors);
     let sessions_href = format!("/admin/users/{id}?email={}", encode_component(&user.email));
 
     view! {
@@ -311,4 +300,35 @@ fn UserRow(row: AdminUser, changed: impl Fn(String) + Copy + Send + Sync + 'stat
             </td>
         </tr>
     }
+}
+
+/// "app, 10 codes left; last used never", "app + 2 passkeys, …", "off":
+/// which second factors, and when any of them last signed in.
+fn factors_text(factors: &MfaStatus) -> String {
+    if !factors.has_second_factor() {
+        return "off".to_string();
+    }
+    let mut kinds = Vec::new();
+    if factors.totp_enabled_at.is_some() {
+        kinds.push("app".to_string());
+    }
+    match factors.passkeys.len() {
+        0 => {}
+        1 => kinds.push("1 passkey".to_string()),
+        n => kinds.push(format!("{n} passkeys")),
+    }
+    let last_used = factors
+        .passkeys
+        .iter()
+        .filter_map(|p| p.last_used_at)
+        .chain(factors.totp_last_used_at)
+        .max()
+        .as_ref()
+        .map(date_time)
+        .unwrap_or_else(|| "never".into());
+    format!(
+        "{}, {} codes left; last used {last_used}",
+        kinds.join(" + "),
+        factors.recovery_codes_left
+    )
 }
