@@ -494,6 +494,15 @@ impl Engine {
     ) -> AuthResult<()> {
         let user = self.current_user(auth).await?;
         self.limit_account(&user.stored_email()?, client, Some(user.id)).await?;
+        // A used, expired or unknown ceremony: start another (400), not a
+        // wrong answer.
+        let live = self
+            .db
+            .peek_ceremony(&hash_token(&body.ceremony_id), Purpose::Reauth, self.now())
+            .await?;
+        if live.is_none() {
+            return Err(AuthError::InvalidChallenge);
+        }
         let ip = client.ip_string();
         let proof = match self.check_passkey(user.id, body, Purpose::Reauth, None).await? {
             Checked::Proof(proof) => proof,
