@@ -302,7 +302,11 @@ impl Engine {
 
     /// The caller's second factors.
     pub async fn mfa_status(&self, auth: &Principal) -> AuthResult<MfaStatus> {
-        let confirmed = self.db.totp_factor(auth.user_id).await?.filter(|f| f.confirmed_at.is_some());
+        let confirmed = self
+            .db
+            .totp_factor(auth.user_id)
+            .await?
+            .filter(|f| f.confirmed_at.is_some());
         let passkeys = self.passkey_list(auth.user_id).await?;
         let left = if confirmed.is_some() || !passkeys.is_empty() {
             self.db.recovery_codes_left(auth.user_id).await?

@@ -60,7 +60,10 @@ pub fn passkey_name(raw: &str) -> AuthResult<String> {
     let name = raw.trim();
     let chars = name.chars().count();
     if chars == 0 || chars > 64 || name.chars().any(char::is_control) {
-        return Err(AuthError::field("name", "must be 1 to 64 characters, without control characters"));
+        return Err(AuthError::field(
+            "name",
+            "must be 1 to 64 characters, without control characters",
+        ));
     }
     Ok(name.to_string())
 }
@@ -183,7 +186,9 @@ impl Engine {
         let user = self.current_user(auth).await?;
         let existing = self.stored_passkeys(user.id).await?;
         if existing.len() as i64 >= MAX_PASSKEYS {
-            return Err(AuthError::PasskeyConflict("This account has as many passkeys as it may; remove one first."));
+            return Err(AuthError::PasskeyConflict(
+                "This account has as many passkeys as it may; remove one first.",
+            ));
         }
         let exclude = existing.iter().map(|(_, p)| p.cred_id().clone()).collect();
         let display = user.display_name.clone().unwrap_or_else(|| user.email.clone());
@@ -225,7 +230,10 @@ impl Engine {
                 tracing::info!(error = %err, "passkey registration refused");
                 self.audit_passkey_failure(auth.user_id, Some(auth.session_id), client, "registration_rejected")
                     .await;
-                return Err(AuthError::field("credential", "the authenticator's answer does not check out"));
+                return Err(AuthError::field(
+                    "credential",
+                    "the authenticator's answer does not check out",
+                ));
             }
         };
         let codes = factors::new_recovery_codes();
@@ -233,7 +241,13 @@ impl Engine {
         let id = Uuid::now_v7();
         let json = to_json(&passkey)?;
         let ip = client.ip_string();
-        let mut audit = event_by(client, &ip, Event::PasskeyAdded, Some(auth.user_id), Some(auth.session_id));
+        let mut audit = event_by(
+            client,
+            &ip,
+            Event::PasskeyAdded,
+            Some(auth.user_id),
+            Some(auth.session_id),
+        );
         audit.detail = Some(serde_json::json!({ "passkey_id": id, "name": name }));
         let outcome = self
             .db
@@ -274,9 +288,19 @@ impl Engine {
     pub async fn rename_passkey(&self, auth: &Principal, id: Uuid, name: &str, client: &ClientInfo) -> AuthResult<()> {
         let name = passkey_name(name)?;
         let ip = client.ip_string();
-        let mut audit = event_by(client, &ip, Event::PasskeyRenamed, Some(auth.user_id), Some(auth.session_id));
+        let mut audit = event_by(
+            client,
+            &ip,
+            Event::PasskeyRenamed,
+            Some(auth.user_id),
+            Some(auth.session_id),
+        );
         audit.detail = Some(serde_json::json!({ "passkey_id": id, "name": name }));
-        if !self.db.rename_passkey(auth.user_id, id, &name, self.now(), audit).await? {
+        if !self
+            .db
+            .rename_passkey(auth.user_id, id, &name, self.now(), audit)
+            .await?
+        {
             return Err(AuthError::NotFound("There is no such passkey."));
         }
         Ok(())
@@ -287,7 +311,13 @@ impl Engine {
     pub async fn remove_passkey(&self, auth: &Principal, id: Uuid, client: &ClientInfo) -> AuthResult<()> {
         self.require_recent_auth(auth).await?;
         let ip = client.ip_string();
-        let mut audit = event_by(client, &ip, Event::PasskeyRemoved, Some(auth.user_id), Some(auth.session_id));
+        let mut audit = event_by(
+            client,
+            &ip,
+            Event::PasskeyRemoved,
+            Some(auth.user_id),
+            Some(auth.session_id),
+        );
         audit.detail = Some(serde_json::json!({ "passkey_id": id }));
         let removed = self
             .db
@@ -399,7 +429,11 @@ impl Engine {
 
     /// A passkey ceremony for the second step of a password sign-in: the
     /// account's passkeys are the ones allowed.
-    pub async fn begin_passkey_second_factor(&self, challenge: &str, client: &ClientInfo) -> AuthResult<PasskeyOptions> {
+    pub async fn begin_passkey_second_factor(
+        &self,
+        challenge: &str,
+        client: &ClientInfo,
+    ) -> AuthResult<PasskeyOptions> {
         let webauthn = self.webauthn()?;
         self.limit_address(client, AddressBudget::SignIn).await?;
         let challenge_hash = hash_token(challenge);
@@ -426,7 +460,12 @@ impl Engine {
         purpose: Purpose,
         challenge_hash: Option<&str>,
     ) -> AuthResult<PasskeyOptions> {
-        let passkeys: Vec<Passkey> = self.stored_passkeys(user_id).await?.into_iter().map(|(_, p)| p).collect();
+        let passkeys: Vec<Passkey> = self
+            .stored_passkeys(user_id)
+            .await?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
         if passkeys.is_empty() {
             return Err(AuthError::NotFound("This account has no passkey."));
         }
@@ -510,10 +549,19 @@ impl Engine {
                 let mut event = event_by(client, &ip, Event::ReauthFailed, Some(user.id), Some(auth.session_id));
                 event.detail = Some(serde_json::json!({ "reason": "passkey_rejected" }));
                 self.audit(event).await;
-                return Err(AuthError::field("credential", "the passkey's answer does not check out"));
+                return Err(AuthError::field(
+                    "credential",
+                    "the passkey's answer does not check out",
+                ));
             }
         };
-        let mut audit = event_by(client, &ip, Event::Reauthenticated, Some(user.id), Some(auth.session_id));
+        let mut audit = event_by(
+            client,
+            &ip,
+            Event::Reauthenticated,
+            Some(user.id),
+            Some(auth.session_id),
+        );
         audit.detail = Some(serde_json::json!({ "factor": "passkey" }));
         let reauth = Reauth {
             session_id: auth.session_id,

@@ -201,7 +201,9 @@ pub async fn second_factor_options(
     client: ClientInfo,
     ApiJson(body): ApiJson<MfaPasskeyOptionsRequest>,
 ) -> ApiResult<Json<PasskeyOptions>> {
-    Ok(Json(state.begin_passkey_second_factor(&body.challenge_id, &client).await?))
+    Ok(Json(
+        state.begin_passkey_second_factor(&body.challenge_id, &client).await?,
+    ))
 }
 
 /// A passkey ceremony for step-up.

@@ -209,7 +209,13 @@ impl Db {
             tx.rollback().await?;
             return Ok(Revoked::new(false, Vec::new(), now));
         }
-        for table in ["totp_factors", "passkeys", "recovery_codes", "mfa_challenges", "passkey_ceremonies"] {
+        for table in [
+            "totp_factors",
+            "passkeys",
+            "recovery_codes",
+            "mfa_challenges",
+            "passkey_ceremonies",
+        ] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE user_id = $1")))
                 .bind(user_id.to_string())
                 .execute(&mut *tx)

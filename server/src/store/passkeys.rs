@@ -91,7 +91,9 @@ pub struct PasskeyUse<'a> {
 pub enum AddOutcome {
     /// Added; `true` when the recovery codes given were stored (the
     /// account had no second factor before).
-    Added { codes_stored: bool },
+    Added {
+        codes_stored: bool,
+    },
     /// The ceremony was used, expired or not this user's.
     CeremonyGone,
     /// The credential is registered already (to anyone).
@@ -315,15 +317,15 @@ pub(super) async fn use_passkey_in(
     if owner.is_some_and(|owner| owner != user_id) || challenge.as_deref() != used.challenge_hash {
         return Ok(false);
     }
-    Ok(sqlx::query(
-        "UPDATE passkeys SET passkey = $1, last_used_at = $2 WHERE credential_id = $3 AND user_id = $4",
+    Ok(
+        sqlx::query("UPDATE passkeys SET passkey = $1, last_used_at = $2 WHERE credential_id = $3 AND user_id = $4")
+            .bind(used.passkey)
+            .bind(now)
+            .bind(used.credential_id)
+            .bind(user_id.to_string())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            == 1,
     )
-    .bind(used.passkey)
-    .bind(now)
-    .bind(used.credential_id)
-    .bind(user_id.to_string())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1)
 }

@@ -416,7 +416,12 @@ async fn admin_routes_answer_admins_only(backend: Backend) {
         let factors: BTreeSet<&str> = row["factors"].as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             factors,
-            BTreeSet::from(["totp_enabled_at", "totp_last_used_at", "recovery_codes_left", "passkeys"])
+            BTreeSet::from([
+                "totp_enabled_at",
+                "totp_last_used_at",
+                "recovery_codes_left",
+                "passkeys"
+            ])
         );
     }
 

@@ -10,13 +10,9 @@ use serde_json::{Value, json};
 use url::Url;
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
-use webauthn_rs_proto::{
-    AllowCredentials, CreationChallengeResponse, PublicKeyCredential, RequestChallengeResponse,
-};
+use webauthn_rs_proto::{AllowCredentials, CreationChallengeResponse, PublicKeyCredential, RequestChallengeResponse};
 
-use crate::common::{
-    Backend, GOOD_PASSWORD, REFRESH_COOKIE, SignedIn, TestApp, assert_error, bare_client, set_cookie,
-};
+use crate::common::{Backend, GOOD_PASSWORD, REFRESH_COOKIE, SignedIn, TestApp, assert_error, bare_client, set_cookie};
 
 const EMAIL: &str = "ada@example.com";
 const SESSION_COOKIE: &str = "__Host-latchkey-session";
@@ -104,7 +100,7 @@ impl Device {
         if request.public_key.allow_credentials.is_empty() {
             request.public_key.allow_credentials = vec![AllowCredentials {
                 type_: "public-key".into(),
-                id: id.clone().into(),
+                id: id.clone(),
                 transports: None,
             }];
         }
@@ -112,7 +108,7 @@ impl Device {
             .authenticator
             .do_authentication(self.origin.clone(), request)
             .expect("the authenticator signs");
-        credential.response.user_handle = Some(user_handle.into());
+        credential.response.user_handle = Some(user_handle);
         serde_json::to_value(&credential).unwrap()
     }
 }
@@ -137,7 +133,11 @@ async fn add_passkey(app: &TestApp, token: &str, device: &mut Device, name: &str
 /// A username-less sign-in's answer: the ceremony and the signed assertion.
 async fn passkey_answer(app: &TestApp, device: &mut Device) -> Value {
     let (ceremony, public_key) = options(post(app, "/api/auth/passkey/options", None, json!({})).await).await;
-    assert_eq!(public_key["allowCredentials"], json!([]), "no address, no credential list");
+    assert_eq!(
+        public_key["allowCredentials"],
+        json!([]),
+        "no address, no credential list"
+    );
     assert_eq!(public_key["userVerification"], "required");
     json!({ "ceremony_id": ceremony, "credential": device.get(&public_key) })
 }
@@ -151,7 +151,8 @@ async fn a_passkey_signs_in_without_an_address_in_both_modes(backend: Backend) {
     let ada = app.register(EMAIL, GOOD_PASSWORD).await;
     let mut phone = Device::new(origin(&app));
 
-    let (_, public_key) = options(post(&app, "/api/me/mfa/passkeys/options", Some(&ada.access_token), json!({})).await).await;
+    let (_, public_key) =
+        options(post(&app, "/api/me/mfa/passkeys/options", Some(&ada.access_token), json!({})).await).await;
     assert_eq!(public_key["rp"]["id"], "localhost");
     assert_eq!(public_key["authenticatorSelection"]["residentKey"], "required");
     assert_eq!(public_key["authenticatorSelection"]["userVerification"], "required");
@@ -159,7 +160,9 @@ async fn a_passkey_signs_in_without_an_address_in_both_modes(backend: Backend) {
 
     let added = add_passkey(&app, &ada.access_token, &mut phone, "  Phone  ").await;
     assert_eq!(added["passkey"]["name"], "Phone", "trimmed");
-    let codes = added["recovery_codes"]["codes"].as_array().expect("first factor: recovery codes");
+    let codes = added["recovery_codes"]["codes"]
+        .as_array()
+        .expect("first factor: recovery codes");
     assert_eq!(codes.len(), 10);
     let status = mfa_status(&app, &ada.access_token).await;
     assert_eq!(status["passkeys"].as_array().unwrap().len(), 1, "{status}");
@@ -181,7 +184,12 @@ async fn a_passkey_signs_in_without_an_address_in_both_modes(backend: Backend) {
     assert!(app.refresh_with(&signed_in.refresh).await.status().is_success());
 
     // The same answer again: its ceremony is used up.
-    assert_error(post(&app, "/api/auth/passkey/login", None, answer).await, 400, "invalid_token").await;
+    assert_error(
+        post(&app, "/api/auth/passkey/login", None, answer).await,
+        400,
+        "invalid_token",
+    )
+    .await;
 
     // Session mode: the same passkey, a session cookie.
     let answer = passkey_answer(&app, &mut phone).await;
@@ -215,7 +223,12 @@ async fn answers_that_do_not_check_out_are_refused_and_change_nothing(backend: B
     // Ada's passkey claiming to be Bob's (the user handle is not signed).
     let mut answer = passkey_answer(&app, &mut phone).await;
     answer["credential"]["response"]["userHandle"] = json!(b64(bob.body.user.id.as_bytes()));
-    assert_error(post(&app, "/api/auth/passkey/login", None, answer).await, 401, "invalid_credentials").await;
+    assert_error(
+        post(&app, "/api/auth/passkey/login", None, answer).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
 
     // Signed on another origin (a look-alike page under the same RP id):
     // the client data names it, and the server accepts only its own.
@@ -225,43 +238,97 @@ async fn answers_that_do_not_check_out_are_refused_and_change_nothing(backend: B
         held: phone.held.clone(),
     };
     let answer = passkey_answer(&app, &mut phished).await;
-    assert_error(post(&app, "/api/auth/passkey/login", None, answer).await, 401, "invalid_credentials").await;
+    assert_error(
+        post(&app, "/api/auth/passkey/login", None, answer).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
     phone.authenticator = phished.authenticator;
 
     // A ceremony that was never issued, and a credential that is not one.
     let mut answer = passkey_answer(&app, &mut phone).await;
     let real_ceremony = answer["ceremony_id"].clone();
     answer["ceremony_id"] = json!("not-a-ceremony");
-    assert_error(post(&app, "/api/auth/passkey/login", None, answer.clone()).await, 400, "invalid_token").await;
+    assert_error(
+        post(&app, "/api/auth/passkey/login", None, answer.clone()).await,
+        400,
+        "invalid_token",
+    )
+    .await;
     answer["ceremony_id"] = real_ceremony;
     let mut garbled = answer.clone();
     garbled["credential"] = json!({ "id": 1 });
-    assert_error(post(&app, "/api/auth/passkey/login", None, garbled).await, 422, "validation_failed").await;
+    assert_error(
+        post(&app, "/api/auth/passkey/login", None, garbled).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     // A forged signature.
     let mut forged = answer.clone();
     forged["credential"]["response"]["signature"] = json!(b64(&[0u8; 70]));
-    assert_error(post(&app, "/api/auth/passkey/login", None, forged).await, 401, "invalid_credentials").await;
+    assert_error(
+        post(&app, "/api/auth/passkey/login", None, forged).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
     // The ceremony survived the refusals: the real answer still works once.
     SignedIn::from_response(post(&app, "/api/auth/passkey/login", None, answer).await).await;
 
     // A registration ceremony is Ada's: Bob cannot finish it, and the same
     // credential cannot be added twice.
-    let (ceremony, public_key) = options(post(&app, "/api/me/mfa/passkeys/options", Some(&ada.access_token), json!({})).await).await;
+    let (ceremony, public_key) =
+        options(post(&app, "/api/me/mfa/passkeys/options", Some(&ada.access_token), json!({})).await).await;
     let mut laptop = Device::new(origin(&app));
     let credential = laptop.create(&public_key);
     let body = json!({ "ceremony_id": ceremony, "name": "Laptop", "credential": credential });
-    assert_error(post(&app, "/api/me/mfa/passkeys", Some(&bob.access_token), body.clone()).await, 400, "invalid_token").await;
-    assert_eq!(post(&app, "/api/me/mfa/passkeys", Some(&ada.access_token), body.clone()).await.status(), 201);
-    assert_error(post(&app, "/api/me/mfa/passkeys", Some(&ada.access_token), body).await, 400, "invalid_token").await;
-    assert_eq!(mfa_status(&app, &ada.access_token).await["passkeys"].as_array().unwrap().len(), 2);
+    assert_error(
+        post(&app, "/api/me/mfa/passkeys", Some(&bob.access_token), body.clone()).await,
+        400,
+        "invalid_token",
+    )
+    .await;
+    assert_eq!(
+        post(&app, "/api/me/mfa/passkeys", Some(&ada.access_token), body.clone())
+            .await
+            .status(),
+        201
+    );
+    assert_error(
+        post(&app, "/api/me/mfa/passkeys", Some(&ada.access_token), body).await,
+        400,
+        "invalid_token",
+    )
+    .await;
+    assert_eq!(
+        mfa_status(&app, &ada.access_token).await["passkeys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(mfa_status(&app, &bob.access_token).await["passkeys"], json!([]));
     // A bad name changes nothing.
-    let (ceremony, public_key) = options(post(&app, "/api/me/mfa/passkeys/options", Some(&ada.access_token), json!({})).await).await;
+    let (ceremony, public_key) =
+        options(post(&app, "/api/me/mfa/passkeys/options", Some(&ada.access_token), json!({})).await).await;
     let credential = Device::new(origin(&app)).create(&public_key);
     let body = json!({ "ceremony_id": ceremony, "name": " ", "credential": credential });
-    let error = assert_error(post(&app, "/api/me/mfa/passkeys", Some(&ada.access_token), body).await, 422, "validation_failed").await;
+    let error = assert_error(
+        post(&app, "/api/me/mfa/passkeys", Some(&ada.access_token), body).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert!(error["fields"]["name"].is_array(), "{error}");
-    assert_eq!(mfa_status(&app, &ada.access_token).await["passkeys"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        mfa_status(&app, &ada.access_token).await["passkeys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 async fn a_passkey_is_a_second_factor_and_a_step_up(backend: Backend) {
@@ -295,32 +362,71 @@ async fn a_passkey_is_a_second_factor_and_a_step_up(backend: Backend) {
     let first = challenge(&app).await;
     let second = challenge(&app).await;
     let (ceremony, public_key) = options(
-        post(&app, "/api/auth/mfa/passkey/options", None, json!({ "challenge_id": first })).await,
+        post(
+            &app,
+            "/api/auth/mfa/passkey/options",
+            None,
+            json!({ "challenge_id": first }),
+        )
+        .await,
     )
     .await;
-    assert_eq!(public_key["allowCredentials"].as_array().unwrap().len(), 1, "the account's passkey");
+    assert_eq!(
+        public_key["allowCredentials"].as_array().unwrap().len(),
+        1,
+        "the account's passkey"
+    );
     let answer = json!({ "ceremony_id": ceremony, "credential": phone.get(&public_key) });
     // The answer belongs to the first challenge, not the second.
     assert_error(
-        post(&app, "/api/auth/mfa/verify", None, json!({ "challenge_id": second, "passkey": answer })).await,
+        post(
+            &app,
+            "/api/auth/mfa/verify",
+            None,
+            json!({ "challenge_id": second, "passkey": answer }),
+        )
+        .await,
         401,
         "invalid_credentials",
     )
     .await;
     // Neither a code nor a passkey, or both: 422.
-    assert_error(post(&app, "/api/auth/mfa/verify", None, json!({ "challenge_id": first })).await, 422, "validation_failed").await;
+    assert_error(
+        post(&app, "/api/auth/mfa/verify", None, json!({ "challenge_id": first })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     let signed_in = SignedIn::from_response(
-        post(&app, "/api/auth/mfa/verify", None, json!({ "challenge_id": first, "passkey": answer })).await,
+        post(
+            &app,
+            "/api/auth/mfa/verify",
+            None,
+            json!({ "challenge_id": first, "passkey": answer }),
+        )
+        .await,
     )
     .await;
     assert_error(
-        post(&app, "/api/auth/mfa/verify", None, json!({ "challenge_id": first, "passkey": answer })).await,
+        post(
+            &app,
+            "/api/auth/mfa/verify",
+            None,
+            json!({ "challenge_id": first, "passkey": answer }),
+        )
+        .await,
         400,
         "invalid_token",
     )
     .await;
     // A recovery code also answers (session mode here).
-    let response = post(&app, "/api/session/login", None, json!({ "email": EMAIL, "password": GOOD_PASSWORD })).await;
+    let response = post(
+        &app,
+        "/api/session/login",
+        None,
+        json!({ "email": EMAIL, "password": GOOD_PASSWORD }),
+    )
+    .await;
     let session_challenge = assert_error(response, 401, "mfa_required").await["mfa"]["challenge_id"].clone();
     let response = post(
         &app,
@@ -339,10 +445,24 @@ async fn a_passkey_is_a_second_factor_and_a_step_up(backend: Backend) {
         async move { bare_client().delete(url).bearer_auth(token).send().await.unwrap() }
     };
     assert_error(remove(signed_in.access_token.clone()).await, 401, "reauth_required").await;
-    let (ceremony, public_key) =
-        options(post(&app, "/api/me/reauth/passkey/options", Some(&signed_in.access_token), json!({})).await).await;
+    let (ceremony, public_key) = options(
+        post(
+            &app,
+            "/api/me/reauth/passkey/options",
+            Some(&signed_in.access_token),
+            json!({}),
+        )
+        .await,
+    )
+    .await;
     let answer = json!({ "ceremony_id": ceremony, "credential": phone.get(&public_key) });
-    let response = post(&app, "/api/me/reauth/passkey", Some(&signed_in.access_token), answer.clone()).await;
+    let response = post(
+        &app,
+        "/api/me/reauth/passkey",
+        Some(&signed_in.access_token),
+        answer.clone(),
+    )
+    .await;
     assert_eq!(response.status(), 204);
     assert_error(
         post(&app, "/api/me/reauth/passkey", Some(&signed_in.access_token), answer).await,
@@ -360,9 +480,17 @@ async fn a_passkey_is_a_second_factor_and_a_step_up(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    assert_eq!(mfa_status(&app, &signed_in.access_token).await["passkeys"][0]["name"], "Old phone");
+    assert_eq!(
+        mfa_status(&app, &signed_in.access_token).await["passkeys"][0]["name"],
+        "Old phone"
+    );
     assert_eq!(remove(signed_in.access_token.clone()).await.status(), 204);
-    assert_error(app.get_with_bearer("/api/me", &ada.access_token).await, 401, "invalid_token").await;
+    assert_error(
+        app.get_with_bearer("/api/me", &ada.access_token).await,
+        401,
+        "invalid_token",
+    )
+    .await;
     let status = mfa_status(&app, &signed_in.access_token).await;
     assert_eq!(status["passkeys"], json!([]));
     assert_eq!(status["recovery_codes_left"], 0, "no factor left, no codes: {status}");
@@ -380,7 +508,12 @@ async fn a_passkey_is_a_second_factor_and_a_step_up(backend: Backend) {
 async fn passkeys_are_off_without_a_domain_name(backend: Backend) {
     let app = TestApp::spawn_unlimited(backend, &[]).await;
     let ada = app.register(EMAIL, GOOD_PASSWORD).await;
-    assert_error(post(&app, "/api/auth/passkey/options", None, json!({})).await, 404, "not_found").await;
+    assert_error(
+        post(&app, "/api/auth/passkey/options", None, json!({})).await,
+        404,
+        "not_found",
+    )
+    .await;
     assert_error(
         post(&app, "/api/me/mfa/passkeys/options", Some(&ada.access_token), json!({})).await,
         404,
