@@ -32,6 +32,7 @@ use crate::store::sessions::SessionKind;
             headers(("Set-Cookie" = String, description = "The refresh cookie."))),
         (status = 400, description = "`invalid_token`: the challenge is used, expired (5 minutes) or unknown: sign in again", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: the code is wrong or was used already (the challenge still works)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: neither or both of `code` and `passkey`, or a `passkey.credential` that is not a WebAuthn answer", body = ErrorBody),
         (status = 429, description = "`rate_limited` (codes count like passwords, per account)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
     )
 )]
@@ -53,6 +54,7 @@ pub async fn verify_jwt(
             headers(("Set-Cookie" = String, description = "The session cookie."))),
         (status = 400, description = "`invalid_token`: the challenge is used, expired or unknown", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: the code is wrong or was used already", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: neither or both of `code` and `passkey`, or a malformed answer", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
     )
 )]

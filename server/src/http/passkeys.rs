@@ -148,6 +148,7 @@ pub async fn sign_in_options(
         (status = 400, description = "`invalid_token`: the ceremony is used, expired or unknown", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: an unknown passkey or an answer that does not check out", body = ErrorBody),
         (status = 403, description = "`email_unverified`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: `credential` is not a WebAuthn answer", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
     )
 )]
@@ -171,6 +172,7 @@ pub async fn login_jwt(
         (status = 400, description = "`invalid_token`: the ceremony is used, expired or unknown", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
         (status = 403, description = "`email_unverified`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: `credential` is not a WebAuthn answer", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
     )
 )]
