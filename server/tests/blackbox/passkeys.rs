@@ -505,6 +505,70 @@ async fn a_passkey_is_a_second_factor_and_a_step_up(backend: Backend) {
     assert_eq!(removed.len(), 1);
 }
 
+async fn admins_see_and_reset_passkeys_and_one_counts_as_their_second_factor(backend: Backend) {
+    let app = spawn(backend, &["--require-mfa-for-admins=true"]).await;
+    app.register(EMAIL, GOOD_PASSWORD).await;
+    sqlx::query("UPDATE users SET role = 'admin'")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let admin = app.login(EMAIL, GOOD_PASSWORD).await;
+    assert_error(
+        app.get_with_bearer("/api/admin/users", &admin.access_token).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let mut admin_key = Device::new(origin(&app));
+    add_passkey(&app, &admin.access_token, &mut admin_key, "Admin key").await;
+    assert_eq!(
+        app.get_with_bearer("/api/admin/users", &admin.access_token)
+            .await
+            .status(),
+        200
+    );
+
+    let bob = app.register("bob@example.com", GOOD_PASSWORD).await;
+    let mut bobs_phone = Device::new(origin(&app));
+    add_passkey(&app, &bob.access_token, &mut bobs_phone, "Bob's phone").await;
+    let list: Value = app
+        .get_with_bearer("/api/admin/users?q=bob", &admin.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let factors = &list["users"][0]["factors"];
+    assert_eq!(factors["passkeys"][0]["name"], "Bob's phone", "{list}");
+    assert!(factors["totp_enabled_at"].is_null());
+    assert_eq!(factors["recovery_codes_left"], 10);
+
+    let reset = bare_client()
+        .delete(app.url(&format!("/api/admin/users/{}/mfa", bob.body.user.id)))
+        .bearer_auth(&admin.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 204);
+    assert_error(
+        app.get_with_bearer("/api/me", &bob.access_token).await,
+        401,
+        "invalid_token",
+    )
+    .await;
+    // The passkey no longer signs Bob in; his password alone does.
+    let answer = passkey_answer(&app, &mut bobs_phone).await;
+    assert_error(
+        post(&app, "/api/auth/passkey/login", None, answer).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    let bob = app.login("bob@example.com", GOOD_PASSWORD).await;
+    let status = mfa_status(&app, &bob.access_token).await;
+    assert_eq!(status["passkeys"], json!([]), "{status}");
+    assert_eq!(status["recovery_codes_left"], 0);
+}
+
 async fn passkeys_are_off_without_a_domain_name(backend: Backend) {
     let app = TestApp::spawn_unlimited(backend, &[]).await;
     let ada = app.register(EMAIL, GOOD_PASSWORD).await;
@@ -531,5 +595,6 @@ crate::both_backends!(
     a_passkey_signs_in_without_an_address_in_both_modes,
     answers_that_do_not_check_out_are_refused_and_change_nothing,
     a_passkey_is_a_second_factor_and_a_step_up,
+    admins_see_and_reset_passkeys_and_one_counts_as_their_second_factor,
     passkeys_are_off_without_a_domain_name,
 );
