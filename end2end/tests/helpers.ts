@@ -178,18 +178,22 @@ export function totp(secretBase32: string, offsetSteps = 0): string {
  * Turns on two-step sign-in from the security page (the session is fresh,
  * so no step-up); returns the app's secret and the recovery codes.
  */
-export async function enableTotp(page: Page): Promise<{ secret: string; codes: string[] }> {
+export async function enableTotp(page: Page): Promise<{ secret: string; codes: string[]; usedCode: string }> {
   await page.goto("/security");
   await hydrated(page);
   await page.getByRole("button", { name: "Set up an authenticator app" }).click();
   const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
   await expect(page.locator(".qr svg")).toBeVisible();
-  await page.getByLabel("Code from the app").fill(totp(secret));
+  // The code that turns it on is used up: a test that wants a refused
+  // code replays this one (a 30-second boundary may pass meanwhile, and
+  // then "the current code" would be a new, valid one).
+  const usedCode = totp(secret);
+  await page.getByLabel("Code from the app").fill(usedCode);
   await page.getByRole("button", { name: "Turn on" }).click();
   const list = page.getByTestId("recovery-codes").locator("li");
   await expect(list).toHaveCount(10);
   const codes = (await list.allTextContents()).map((c) => c.trim());
   await page.getByRole("button", { name: "I have saved them" }).click();
   await expect(page.getByTestId("mfa-state")).toContainText("10 recovery codes left");
-  return { secret, codes };
+  return { secret, codes, usedCode };
 }

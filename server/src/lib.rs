@@ -78,8 +78,21 @@ fn leptos_options(settings: &Settings) -> anyhow::Result<leptos::config::LeptosO
     if options.output_name.is_empty() {
         options.output_name = "latchkey".into();
     }
+    // `cargo leptos build` (hash-files) writes the hashed file names next to
+    // the binary; a server started without cargo-leptos's variables (a
+    // service manager, the tests) still finds them there.
+    if !options.hash_files && hashed_names_beside_binary(&options.hash_file) {
+        options.hash_files = true;
+    }
     options.site_addr = settings.site_addr;
     Ok(options)
+}
+
+fn hashed_names_beside_binary(hash_file: &str) -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(hash_file)))
+        .is_some_and(|path| path.is_file())
 }
 
 /// TLS from PEM files: the certificate chain and its private key; HTTP/2

@@ -7,6 +7,7 @@ use latchkey_types::{AccessCheck, Role};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
+use super::caches::VerifiedClaims;
 use super::engine::Engine;
 use super::error::{AuthError, AuthResult};
 use super::revocations::MAX_LAG_MS;
@@ -47,7 +48,7 @@ impl Engine {
                 if let Some(cache) = &self.verified {
                     cache.insert(token, &claims);
                 }
-                claims
+                VerifiedClaims::from(&claims)
             }
         };
         match self.settings.access_check {
@@ -65,6 +66,7 @@ impl Engine {
             // Classic semantics: the row decides, and so does the user as
             // stored now — a token whose role the user no longer has is
             // refused, not honoured until it expires.
+            // Never cached: this dial position means "the row, every time".
             AccessCheck::SessionLookup => {
                 let found = self.db.find_session_with_user(claims.sid).await?;
                 let live = found.is_some_and(|s| {
@@ -90,13 +92,22 @@ impl Engine {
     /// `InvalidToken` for a forged, expired or revoked id, a disabled user,
     /// or a JWT session's secret. Slides the idle expiry when due.
     pub async fn authenticate_session_cookie(&self, secret: SecretString) -> AuthResult<Principal> {
-        let found = self
-            .db
-            .find_cookie_session(&hash_token(secret.expose_secret()))
-            .await?
-            .filter(|s| s.is_live(self.now()))
-            .ok_or(AuthError::InvalidToken)?;
-        self.touch_if_due(&found).await?;
+        let now = self.now();
+        let secret_hash = hash_token(secret.expose_secret());
+        let found = match self.sessions.cookie(&secret_hash, now).filter(|s| self.unrevoked(s)) {
+            Some(found) => found,
+            None => {
+                let found = self
+                    .db
+                    .find_cookie_session(&secret_hash)
+                    .await?
+                    .filter(|s| s.is_live(now))
+                    .ok_or(AuthError::InvalidToken)?;
+                self.sessions.keep_cookie(&secret_hash, &found, now);
+                found
+            }
+        };
+        let found = self.touch_if_due(&secret_hash, found).await?;
         Ok(Principal {
             user_id: found.session.user_id,
             session_id: found.session.id,
@@ -108,15 +119,26 @@ impl Engine {
     /// Sliding renewal: pushes the idle end forward, at most once per tenth
     /// of the idle lifetime (and at least once a minute) so a busy session
     /// does not cost a write per request.
-    async fn touch_if_due(&self, found: &SessionWithUser) -> AuthResult<()> {
+    async fn touch_if_due(&self, secret_hash: &str, mut found: SessionWithUser) -> AuthResult<SessionWithUser> {
         let now = self.now();
         let idle_ms = self.settings.refresh_idle.as_millis() as i64;
         if now - found.session.last_seen_at < (idle_ms / 10).clamp(1, 60_000) {
-            return Ok(());
+            return Ok(found);
         }
         let idle_expires_at = (now + idle_ms).min(found.session.expires_at);
         self.db.touch_session(found.session.id, now, idle_expires_at).await?;
-        Ok(())
+        // The cached read learns the write, so the next request does not
+        // write again.
+        found.session.last_seen_at = now;
+        found.session.idle_expires_at = idle_expires_at;
+        self.sessions.keep_cookie(secret_hash, &found, now);
+        Ok(found)
+    }
+
+    /// A cached session read may answer only while the revoked-session set
+    /// is current and does not name it; otherwise the database decides.
+    fn unrevoked(&self, found: &SessionWithUser) -> bool {
+        self.revocations.check(&found.session.id, now_ms(), MAX_LAG_MS) == Some(false)
     }
 
     /// Gives the caller's cookie session a new id (after a privilege change
@@ -142,6 +164,8 @@ impl Engine {
                 self.now(),
             )
             .await?;
+        // The old secret stops working at once here too.
+        self.sessions.forget_cookie(&hash_token(secret.expose_secret()));
         Ok(rekeyed.then_some(new_secret))
     }
 

@@ -209,7 +209,7 @@ impl Engine {
     /// Sets or clears the display name.
     pub async fn set_display_name(&self, auth: &Principal, name: Option<&DisplayName>) -> AuthResult<UserRecord> {
         self.db.set_display_name(auth.user_id, name, self.now()).await?;
-        self.users.forget(auth.user_id);
+        self.user_changed(auth.user_id);
         self.current_user(auth).await
     }
 
@@ -235,7 +235,7 @@ impl Engine {
             "disabled": change.disabled,
         }));
         let outcome = self.db.change_user(id, change, self.now(), audit).await?;
-        self.users.forget(id);
+        self.user_changed(id);
         match self.publish(outcome) {
             UserChangeOutcome::Updated(user) => Ok(user),
             UserChangeOutcome::NotFound => Err(AuthError::NotFound("No such user.")),

@@ -2,22 +2,69 @@
 //! the database:
 //!
 //! - [`VerifiedTokens`]: access tokens that passed full verification, keyed
-//!   by their exact bytes (any other byte string is a miss and is verified
-//!   in full). An entry is used only before the token's `exp`; after that
-//!   the full check decides again (and refuses once the leeway is over).
-//!   The revoked-session check is not cached: it runs on every request.
-//! - [`UserCache`]: the public profile of a user, for `GET /api/me`, kept
-//!   for at most [`USER_TTL_MS`]. Changes made on this server drop the entry
+//!   by the SHA-256 of their exact bytes (any other byte string is a miss
+//!   and is verified in full; finding another token with the same digest
+//!   is as hard as breaking SHA-256). An entry holds only what a request
+//!   needs (user, session, role, `exp`): about 100 bytes instead of the
+//!   whole token and its claims. It is used only before the token's `exp`;
+//!   after that the full check decides again (and refuses once the leeway
+//!   is over). The revoked-session check is not cached: it runs on every
+//!   request.
+//! - [`UserCache`]: the public profile of a user, for `GET /api/me`, as the
+//!   JSON body itself (serialised once, not per request), kept for at most
+//!   [`USER_TTL_MS`]. Changes made on this server drop the entry
 //!   at once; another replica's change shows here within that time.
 //!
-//! Both are bounded by entry count (S3-FIFO eviction, `quick_cache`).
+//! - [`SessionCache`]: cookie sessions as last read, so a busy session
+//!   costs one read a second instead of one per request. (Bearer
+//!   `session-lookup` is not cached: that setting means the row decides
+//!   every request, on every server, even for a change made behind the
+//!   API's back.) An entry is used only while it is
+//!   under [`SESSION_TTL_MS`] old, says the session is live, and the
+//!   revoked-session set (this server's own revocations at once, the other
+//!   replicas' within a second, stale means no) does not name it;
+//!   otherwise the database decides. A user's change made here drops every
+//!   entry (`Engine::user_changed`).
+//!
+//! All are bounded by entry count (S3-FIFO eviction, `quick_cache`).
 
-use latchkey_types::{AccessClaims, User};
+use latchkey_types::{AccessClaims, Role, User};
 use quick_cache::sync::Cache;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::store::sessions::SessionWithUser;
+
+/// What a verified access token said that a request uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedClaims {
+    pub sub: Uuid,
+    pub sid: Uuid,
+    pub role: Role,
+    pub exp: i64,
+}
+
+impl From<&AccessClaims> for VerifiedClaims {
+    fn from(claims: &AccessClaims) -> Self {
+        VerifiedClaims {
+            sub: claims.sub,
+            sid: claims.sid,
+            role: claims.role,
+            exp: claims.exp,
+        }
+    }
+}
+
+// An entry is its 32-byte digest and these claims, plus the cache's own
+// bookkeeping: kept well under 200 bytes (`latchkey-facts` measures it).
+const _: () = assert!(std::mem::size_of::<VerifiedClaims>() + 32 <= 96);
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
 pub struct VerifiedTokens {
-    cache: Cache<Box<str>, AccessClaims>,
+    cache: Cache<[u8; 32], VerifiedClaims>,
 }
 
 impl VerifiedTokens {
@@ -29,19 +76,20 @@ impl VerifiedTokens {
 
     /// The claims of `token` if it was verified before and `now_unix` is
     /// still before its `exp`.
-    pub fn get(&self, token: &str, now_unix: i64) -> Option<AccessClaims> {
-        let claims = self.cache.get(token)?;
+    pub fn get(&self, token: &str, now_unix: i64) -> Option<VerifiedClaims> {
+        let key = digest(token);
+        let claims = self.cache.get(&key)?;
         if now_unix < claims.exp {
             Some(claims)
         } else {
-            self.cache.remove(token);
+            self.cache.remove(&key);
             None
         }
     }
 
     /// Remembers a token that just passed full verification.
     pub fn insert(&self, token: &str, claims: &AccessClaims) {
-        self.cache.insert(token.into(), claims.clone());
+        self.cache.insert(digest(token), claims.into());
     }
 
     pub fn len(&self) -> usize {
@@ -58,7 +106,7 @@ impl VerifiedTokens {
 pub const USER_TTL_MS: i64 = 1_000;
 
 pub struct UserCache {
-    cache: Cache<Uuid, (User, i64)>,
+    cache: Cache<Uuid, (bytes::Bytes, i64)>,
 }
 
 impl UserCache {
@@ -68,13 +116,17 @@ impl UserCache {
         }
     }
 
-    pub fn get(&self, id: Uuid, now_ms: i64) -> Option<User> {
-        let (user, fetched_at) = self.cache.get(&id)?;
-        (now_ms - fetched_at < USER_TTL_MS && now_ms >= fetched_at).then_some(user)
+    /// The profile's JSON, if fetched within the TTL.
+    pub fn get(&self, id: Uuid, now_ms: i64) -> Option<bytes::Bytes> {
+        let (json, fetched_at) = self.cache.get(&id)?;
+        (now_ms - fetched_at < USER_TTL_MS && now_ms >= fetched_at).then_some(json)
     }
 
-    pub fn insert(&self, user: User, now_ms: i64) {
-        self.cache.insert(user.id, (user, now_ms));
+    /// Keeps the profile as JSON; answers that JSON.
+    pub fn insert(&self, user: &User, now_ms: i64) -> bytes::Bytes {
+        let json = bytes::Bytes::from(serde_json::to_vec(user).unwrap_or_default());
+        self.cache.insert(user.id, (json.clone(), now_ms));
+        json
     }
 
     /// Drops a user whose profile, role or status just changed here.
@@ -83,10 +135,50 @@ impl UserCache {
     }
 }
 
+/// How long a session read may stand in for the database: the bound on how
+/// stale another replica's non-revoking change (a promotion, a new email)
+/// can look here. Revocations do not wait for it.
+pub const SESSION_TTL_MS: i64 = 1_000;
+
+pub struct SessionCache {
+    /// Cookie sessions by the SHA-256 (hex) of their secret.
+    by_secret: Cache<Box<str>, (SessionWithUser, i64)>,
+}
+
+fn fresh((found, fetched_at): (SessionWithUser, i64), now_ms: i64) -> Option<SessionWithUser> {
+    (now_ms - fetched_at < SESSION_TTL_MS && now_ms >= fetched_at && found.is_live(now_ms)).then_some(found)
+}
+
+impl SessionCache {
+    pub fn new(capacity: usize) -> Self {
+        SessionCache {
+            by_secret: Cache::new(capacity.max(1)),
+        }
+    }
+
+    /// A live cookie session read within the TTL (revocation is the
+    /// caller's check).
+    pub fn cookie(&self, secret_hash: &str, now_ms: i64) -> Option<SessionWithUser> {
+        fresh(self.by_secret.get(secret_hash)?, now_ms)
+    }
+
+    pub fn keep_cookie(&self, secret_hash: &str, found: &SessionWithUser, now_ms: i64) {
+        self.by_secret.insert(secret_hash.into(), (found.clone(), now_ms));
+    }
+
+    /// A cookie whose secret was replaced (re-keyed) or ended.
+    pub fn forget_cookie(&self, secret_hash: &str) {
+        self.by_secret.remove(secret_hash);
+    }
+
+    /// Everything: a user's role, status or facts changed here.
+    pub fn clear(&self) {
+        self.by_secret.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use latchkey_types::Role;
-
     use super::*;
 
     fn claims(exp: i64) -> AccessClaims {
@@ -108,7 +200,7 @@ mod tests {
         let cache = VerifiedTokens::new(16);
         let c = claims(1_000);
         cache.insert("aaa.bbb.ccc", &c);
-        assert_eq!(cache.get("aaa.bbb.ccc", 999), Some(c));
+        assert_eq!(cache.get("aaa.bbb.ccc", 999), Some(VerifiedClaims::from(&c)));
         assert_eq!(cache.get("aaa.bbb.ccC", 999), None, "another byte string is a miss");
         assert_eq!(cache.get("aaa.bbb.cc", 999), None);
         assert_eq!(cache.get("aaa.bbb.ccc", 1_000), None, "dropped at exp");
@@ -124,6 +216,64 @@ mod tests {
         assert!(cache.len() <= 110, "{} entries", cache.len());
     }
 
+    fn session(idle_expires_at: i64) -> SessionWithUser {
+        use crate::store::sessions::{SessionKind, SessionRecord};
+        SessionWithUser {
+            session: SessionRecord {
+                id: Uuid::now_v7(),
+                user_id: Uuid::now_v7(),
+                kind: SessionKind::Cookie,
+                secret_hash: "a".repeat(64),
+                parent_hash: None,
+                sealed_successor: None,
+                rotated_at: None,
+                generation: 0,
+                csrf_hash: None,
+                created_at: 0,
+                last_seen_at: 0,
+                idle_expires_at,
+                expires_at: i64::MAX,
+                revoked_at: None,
+                user_agent: None,
+                ip: None,
+                keyed_role: Some(Role::User),
+            },
+            role: Role::User,
+            user_disabled: false,
+        }
+    }
+
+    #[test]
+    fn a_session_read_answers_for_a_second_and_only_while_live() {
+        let cache = SessionCache::new(16);
+        let live = session(50_000);
+        cache.keep_cookie("hash", &live, 10_000);
+        assert!(cache.cookie("hash", 10_999).is_some());
+        assert!(cache.cookie("hash", 11_000).is_none(), "older than the TTL");
+        assert!(cache.cookie("hash", 9_999).is_none(), "a clock that went back");
+        assert!(cache.cookie("other", 10_500).is_none());
+        // A read that says the session ended is never served: the database
+        // decides again (the idle end may have moved since).
+        let idle = session(10_500);
+        cache.keep_cookie("idle", &idle, 10_000);
+        assert!(cache.cookie("idle", 10_400).is_some());
+        assert!(cache.cookie("idle", 10_500).is_none());
+        let mut revoked = session(50_000);
+        revoked.session.revoked_at = Some(1);
+        cache.keep_cookie("revoked", &revoked, 10_000);
+        assert!(cache.cookie("revoked", 10_001).is_none());
+        let mut disabled = session(50_000);
+        disabled.user_disabled = true;
+        cache.keep_cookie("disabled", &disabled, 10_000);
+        assert!(cache.cookie("disabled", 10_001).is_none());
+
+        cache.forget_cookie("hash");
+        assert!(cache.cookie("hash", 10_500).is_none());
+        cache.keep_cookie("hash", &live, 10_000);
+        cache.clear();
+        assert!(cache.cookie("hash", 10_500).is_none());
+    }
+
     #[test]
     fn profiles_expire_and_can_be_forgotten() {
         let cache = UserCache::new(16);
@@ -135,15 +285,17 @@ mod tests {
             created_at: chrono::Utc::now(),
             email_verified_at: None,
         };
-        cache.insert(user.clone(), 10_000);
-        assert_eq!(cache.get(user.id, 10_500), Some(user.clone()));
+        let json = cache.insert(&user, 10_000);
+        let back: User = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back, user);
+        assert_eq!(cache.get(user.id, 10_500), Some(json));
         assert_eq!(cache.get(user.id, 11_000), None, "older than the TTL");
         assert_eq!(
             cache.get(user.id, 9_000),
             None,
             "a clock that went back is no reason to trust it"
         );
-        cache.insert(user.clone(), 20_000);
+        cache.insert(&user, 20_000);
         cache.forget(user.id);
         assert_eq!(cache.get(user.id, 20_001), None);
     }

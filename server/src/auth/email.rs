@@ -235,7 +235,7 @@ impl Engine {
             other => other?,
         }
         .ok_or(AuthError::InvalidEmailToken)?;
-        self.users.forget(user.id);
+        self.user_changed(user.id);
         Ok(user)
     }
 }
@@ -342,7 +342,7 @@ impl Engine {
             Err(AuthError::AccountChanged) => Err(AuthError::InvalidEmailToken),
             other => other,
         }?;
-        self.users.forget(user.id);
+        self.user_changed(user.id);
         Ok(signed_in)
     }
 }

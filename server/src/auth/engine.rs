@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::caches::{UserCache, VerifiedTokens};
+use super::caches::{SessionCache, UserCache, VerifiedTokens};
 use super::client::ClientInfo;
 use super::error::AuthResult;
 use super::keys::SharedTokens;
@@ -23,6 +23,8 @@ use crate::store::{Backend, Db, Revoked};
 
 /// Profiles kept for `GET /api/me` (a few hundred bytes each).
 const USER_CACHE_ENTRIES: usize = 10_000;
+/// Sessions kept read (about 600 bytes each).
+const SESSION_CACHE_ENTRIES: usize = 20_000;
 
 /// How many argon2 jobs may wait per running one before 503.
 const HASH_QUEUE_PER_PERMIT: usize = 16;
@@ -42,6 +44,8 @@ pub struct Engine {
     pub verified: Option<VerifiedTokens>,
     /// Public profiles for `GET /api/me`, briefly.
     pub users: UserCache,
+    /// Sessions as last read, briefly (`caches::SessionCache`).
+    pub sessions: SessionCache,
     pub clock: Clock,
     /// Sends what the outbox holds (`mail::spawn_sender`).
     pub mailer: Arc<crate::mail::Mailer>,
@@ -97,6 +101,7 @@ impl Engine {
             notify_link,
             verified: (cache_entries > 0).then(|| VerifiedTokens::new(cache_entries)),
             users: UserCache::new(USER_CACHE_ENTRIES),
+            sessions: SessionCache::new(SESSION_CACHE_ENTRIES),
             clock,
             mailer,
             settings,
@@ -117,6 +122,13 @@ impl Engine {
         let Revoked { value, sessions, at } = revoked;
         self.revocations.insert(sessions.iter().map(|id| (*id, at)));
         value
+    }
+
+    /// A user's profile, role, status or address changed on this server:
+    /// no cached read of it (profile or session) may answer for it again.
+    pub(crate) fn user_changed(&self, id: Uuid) {
+        self.users.forget(id);
+        self.sessions.clear();
     }
 
     /// The password policy, off the async workers: zxcvbn's estimate is

@@ -22,14 +22,17 @@ use crate::store::sessions::SessionRecord;
     security(("bearer" = []), ("session" = [])),
     responses((status = 200, description = "The signed-in user.", body = User))
 )]
-pub async fn get_me(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<User>> {
+pub async fn get_me(State(state): State<AppState>, auth: AuthUser) -> ApiResult<axum::response::Response> {
     let now = state.now();
-    if let Some(user) = state.users.get(auth.user_id, now) {
-        return Ok(Json(user));
-    }
-    let user = state.current_user(&auth).await?.to_api();
-    state.users.insert(user.clone(), now);
-    Ok(Json(user))
+    let json = match state.users.get(auth.user_id, now) {
+        Some(json) => json,
+        None => {
+            let user = state.current_user(&auth).await?.to_api();
+            state.users.insert(&user, now)
+        }
+    };
+    let content_type = axum::http::HeaderValue::from_static("application/json");
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], json).into_response())
 }
 
 /// `{"display_name": "…"}` sets it; `null` or blank clears it; a body

@@ -25,6 +25,7 @@ use utoipa_axum::routes;
 use crate::auth::Engine;
 
 pub mod admin;
+pub mod assets;
 pub mod auth;
 pub mod client;
 pub mod cookies;
@@ -190,12 +191,21 @@ pub fn router(state: AppState) -> Router {
         leptos::prelude::provide_context(facts.clone());
     };
 
+    let pkg_dir = std::path::Path::new(&*state.leptos.site_root).join(&*state.leptos.site_pkg_dir);
+    let pkg = format!("/{}", state.leptos.site_pkg_dir);
     Router::new()
         .merge(api)
+        .nest_service(&pkg, assets::pkg::<()>(pkg_dir, state.leptos.hash_files))
         .leptos_routes_with_context(&state, routes, page_context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             page_context,
             app::shell,
+        ))
+        // Pages (and the few files outside /pkg): a copy may be kept, but
+        // is checked first. The API and /pkg set their own.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(assets::REVALIDATE),
         ))
         .layer(
             ServiceBuilder::new()

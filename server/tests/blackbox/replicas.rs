@@ -264,3 +264,74 @@ async fn a_replica_that_loses_its_database_fails_closed_and_recovers() {
         .unwrap();
     assert_eq!(refresh.status(), 401);
 }
+
+/// Cookie sessions are cached for a second on each replica: a revocation on
+/// one replica is still refused on the revoking one at once and on the
+/// others within a second (the revoked-session set, fed by LISTEN/NOTIFY),
+/// and the cache never answers for a session the set names. A Bearer token
+/// under `session-lookup` is never cached: refused everywhere at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_sessions_are_refused_everywhere_once_revoked() {
+    if !crate::common::postgres_available().await {
+        return;
+    }
+    let db = TestDb::new(crate::common::Backend::Postgres).await;
+    let lookup = [
+        "--public-origin=https://latchkey.example",
+        "--access-check=session-lookup",
+    ];
+    let a = TestApp::spawn_on(db.share(), &lookup).await;
+    let b = TestApp::spawn_on(db.share(), &lookup).await;
+    let _db = db;
+
+    let ada = a.register("cached@example.com", GOOD_PASSWORD).await;
+    let login = bare_client()
+        .post(a.url("/api/session/login"))
+        .json(&json!({ "email": "cached@example.com", "password": GOOD_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let name = a.state.settings.session_cookie.clone();
+    let cookie = crate::common::set_cookie(&login, &name)
+        .expect("a session cookie")
+        .value;
+    let with_cookie = |app: &TestApp| {
+        let request = bare_client()
+            .get(app.url("/api/me"))
+            .header("cookie", format!("{name}={cookie}"));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let bearer = a.login("cached@example.com", GOOD_PASSWORD).await;
+    // Read (and cached) on both replicas, by cookie and by token.
+    for app in [&a, &b] {
+        for _ in 0..3 {
+            assert_eq!(with_cookie(app).await, 200);
+            assert_eq!(me_status(app, &bearer.access_token).await, 200);
+        }
+    }
+
+    // Every session but Ada's first ends, on A.
+    let ended = bare_client()
+        .post(a.url("/api/auth/logout-all"))
+        .bearer_auth(&ada.access_token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(ended.status().is_success(), "{}", ended.status());
+    // The revoking replica: at once, cache or not.
+    assert_eq!(with_cookie(&a).await, 401);
+    assert_eq!(me_status(&a, &bearer.access_token).await, 401);
+    assert_eq!(
+        me_status(&b, &bearer.access_token).await,
+        401,
+        "session-lookup reads the row"
+    );
+    // The other: within a second for the cookie.
+    let cookie_latency = within(Duration::from_secs(1), "the cookie refused on B", || async {
+        with_cookie(&b).await == 401
+    })
+    .await;
+    eprintln!("revocation seen on B: cookie {cookie_latency:?}");
+}

@@ -596,7 +596,28 @@ async fn session_lookup_refuses_at_once_on_every_server(backend: Backend) {
     assert_eq!(status_of(&replica, &renewed.access_token).await, 200);
 }
 
+/// A busy cookie session is read from the database at most once a second
+/// (the session cache): a change made behind the server's back — here the
+/// user disabled by hand, which no revocation feed announces (a session
+/// ended by hand is: PostgreSQL's trigger notifies it) — is seen once the
+/// cached read is a second old.
+async fn a_cookie_session_read_stands_for_at_most_a_second(backend: Backend) {
+    let app = TestApp::spawn_unlimited(backend, &[]).await;
+    session_register(&app, "cached@example.com").await;
+    let session = session_login(&app, "cached@example.com").await;
+    let me = || with_cookie(bare_client().get(app.url("/api/me")), &session, None).send();
+    assert_eq!(me().await.unwrap().status(), 200);
+    sqlx::query("UPDATE users SET disabled_at = 1")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(me().await.unwrap().status(), 200, "the read of a moment ago answers");
+    app.clock.advance(std::time::Duration::from_millis(1_000));
+    assert_eq!(me().await.unwrap().status(), 401, "a second later the row decides");
+}
+
 both_backends!(
+    a_cookie_session_read_stands_for_at_most_a_second,
     session_login_sets_a_host_cookie_and_returns_a_csrf_token,
     session_register_creates_a_cookie_session_and_ignores_privileges,
     unsafe_methods_need_the_sessions_csrf_token,
