@@ -66,6 +66,9 @@ setup-fuzz:
 setup: setup-rust setup-node
 
 setup-rust:
+	@pkg-config --exists openssl 2>/dev/null || \
+		{ echo "installing OpenSSL headers for webauthn-rs (Debian libssl-dev)"; \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config; }
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" || \
 		{ echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 20 minutes, once)"; \
