@@ -20,11 +20,12 @@ export LEPTOS_OUTPUT_NAME := latchkey
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-.PHONY: help run test bench setup setup-rust setup-browser setup-node test-rust test-e2e test-api test-fuzz setup-fuzz build fmt lint
+.PHONY: help run test bench release setup setup-rust setup-browser setup-node test-rust test-e2e test-api test-fuzz setup-fuzz build fmt lint
 
 help:
 	@echo "make run   - serve the app on http://localhost:3000 (SQLite under data/)"
 	@echo "make test  - run every test (Rust on SQLite and PostgreSQL, Playwright in Chromium, schemathesis)"
+	@echo "make release - target/release/latchkey and target/site (hashed, brotli + gzip)"
 	@echo "make bench - the benchmark suite: tables in server/benches/results/summary.md, chart load.svg"
 
 # Browsers want a domain name for passkeys, so the app is served as localhost.
@@ -41,6 +42,10 @@ test-rust:
 
 build:
 	cargo leptos build
+
+# What to deploy: the release server and the site, hashed and precompressed.
+release: setup-rust
+	cargo leptos build --release --precompress
 
 test-e2e: build
 	cd end2end && LATCHKEY_BIN="$(TARGET_DIR)/debug/latchkey" LEPTOS_SITE_ROOT="$(CURDIR)/target/site" npx playwright test

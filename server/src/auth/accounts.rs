@@ -98,7 +98,7 @@ impl Engine {
         let Ok(email) = Email::existing(&body.email) else {
             return Err(AuthError::InvalidCredentials);
         };
-        let user = self.db.find_user_by_email(&email).await?;
+        let (user, factors) = self.db.find_sign_in(&email).await?.unzip();
         let bucket = self.limit_account(&email, client, user.as_ref().map(|u| u.id)).await?;
         let matched = self
             .hasher
@@ -122,7 +122,8 @@ impl Engine {
             }
         };
         // With a second factor, the sign-in stops at a challenge.
-        self.challenge_if_enrolled(&user, kind, client).await?;
+        let methods = factors.unwrap_or_default().methods();
+        self.challenge_if_enrolled(&user, methods, kind, client).await?;
         let entrant = Entrant::Verified {
             user_id: user.id,
             password_hash: &user.password_hash,

@@ -140,16 +140,16 @@ impl Engine {
         self.audit(event).await;
     }
 
-    /// After a right password: if the account has a second factor, the
-    /// sign-in stops here with a challenge (`MfaRequired`); otherwise
-    /// nothing happens.
+    /// After a right password: if the account has a second factor (the
+    /// `methods` read with it), the sign-in stops here with a challenge
+    /// (`MfaRequired`); otherwise nothing happens.
     pub(crate) async fn challenge_if_enrolled(
         &self,
         user: &UserRecord,
+        methods: Vec<&'static str>,
         kind: SessionKind,
         client: &ClientInfo,
     ) -> AuthResult<()> {
-        let methods = self.db.second_factor_methods(user.id).await?;
         if methods.is_empty() {
             return Ok(());
         }

@@ -78,17 +78,7 @@ impl Db {
         .bind(user_id.to_string())
         .fetch_one(&self.pool)
         .await?;
-        let mut methods = Vec::new();
-        if totp > 0 {
-            methods.push("totp");
-        }
-        if passkeys > 0 {
-            methods.push("passkey");
-        }
-        if !methods.is_empty() {
-            methods.push("recovery_code");
-        }
-        Ok(methods)
+        Ok(super::users::FactorCounts { totp, passkeys }.methods())
     }
 
     /// Unused recovery codes of the user.

@@ -51,6 +51,39 @@ pub(crate) struct UserRow {
     email_verified_at: Option<i64>,
 }
 
+#[derive(FromRow)]
+struct SignInRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    totp: i64,
+    passkeys: i64,
+}
+
+/// How many confirmed second factors of each kind an account has.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FactorCounts {
+    pub totp: i64,
+    pub passkeys: i64,
+}
+
+impl FactorCounts {
+    /// The ways to answer a second step: none without a factor; recovery
+    /// codes stand in for any.
+    pub fn methods(self) -> Vec<&'static str> {
+        let mut methods = Vec::new();
+        if self.totp > 0 {
+            methods.push("totp");
+        }
+        if self.passkeys > 0 {
+            methods.push("passkey");
+        }
+        if !methods.is_empty() {
+            methods.push("recovery_code");
+        }
+        methods
+    }
+}
+
 impl TryFrom<UserRow> for UserRecord {
     type Error = StoreError;
 
@@ -151,15 +184,16 @@ pub(super) async fn insert_user(
 /// Takes the user's row lock first (SQLite: the database's write lock, so
 /// nothing read afterwards can change before commit; PostgreSQL: the row
 /// lock), then reads the row as it is now.
+/// One statement: the no-op update takes the lock and `RETURNING` reads the
+/// row as locked.
 pub(super) async fn lock_user(conn: &mut AnyConnection, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
-    sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    let row: Option<UserRow> = sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row: Option<UserRow> = sqlx::query_as(concat!(
+        "UPDATE users SET updated_at = updated_at WHERE id = $1 RETURNING ",
+        user_columns!()
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
     row.map(UserRecord::try_from).transpose()
 }
 
@@ -170,6 +204,30 @@ impl Db {
             .fetch_optional(&self.pool)
             .await?;
         row.map(UserRecord::try_from).transpose()
+    }
+
+    /// The account a sign-in names, with the second factors it has, in one
+    /// read (the usual sign-in, without a factor, asks nothing more before
+    /// its transaction).
+    pub async fn find_sign_in(&self, email: &Email) -> Result<Option<(UserRecord, FactorCounts)>, StoreError> {
+        let row: Option<SignInRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!(),
+            ", (SELECT COUNT(*) FROM totp_factors t WHERE t.user_id = users.id AND t.confirmed_at IS NOT NULL) AS totp, \
+             (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id) AS passkeys \
+             FROM users WHERE email_key = $1"
+        ))
+        .bind(email.key())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let counts = FactorCounts {
+                totp: row.totp,
+                passkeys: row.passkeys,
+            };
+            Ok((UserRecord::try_from(row.user)?, counts))
+        })
+        .transpose()
     }
 
     pub async fn find_user_by_email(&self, email: &Email) -> Result<Option<UserRecord>, StoreError> {
