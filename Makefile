@@ -44,7 +44,7 @@ build:
 	cargo leptos build
 
 # What to deploy: the release server and the site, hashed and precompressed.
-release: setup-rust
+release: setup-rust setup-node
 	cargo leptos build --release --precompress
 
 test-e2e: build

@@ -44,3 +44,28 @@ test("a first visit, signed out, logs nothing at all in the console", async ({ p
   await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sign in" })).toBeVisible();
   expect(logged).toEqual([]);
 });
+
+test("a first visit caches the app's hashed files for a year and revalidates the page", async ({ page }) => {
+  const files: { url: string; cacheControl: string; bytes: number }[] = [];
+  page.on("response", async (response) => {
+    if (new URL(response.url()).pathname.startsWith("/pkg/")) {
+      files.push({
+        url: response.url(),
+        cacheControl: (await response.allHeaders())["cache-control"] ?? "",
+        bytes: Number((await response.allHeaders())["content-length"] ?? 0),
+      });
+    }
+  });
+  const page_ = await page.goto("/");
+  expect(page_?.headers()["cache-control"]).toBe("no-cache");
+  await hydrated(page);
+  // The WASM, its JS and the CSS, each by a name that carries its hash.
+  const kinds = files.map((f) => f.url.split(".").pop());
+  expect(kinds).toEqual(expect.arrayContaining(["wasm", "js", "css"]));
+  for (const file of files) {
+    expect(file.url).toMatch(/\/pkg\/latchkey\.[A-Za-z0-9_-]{8,}\.(wasm|js|css)$/);
+    expect(file.cacheControl).toBe("public, max-age=31536000, immutable");
+  }
+  const wasm = files.find((f) => f.url.endsWith(".wasm"));
+  console.log(`MEASURE first-visit wasm=${wasm?.bytes} bytes on the wire (this build's encoding)`);
+});
