@@ -183,9 +183,8 @@ pub(super) async fn insert_user(
 
 /// Takes the user's row lock first (SQLite: the database's write lock, so
 /// nothing read afterwards can change before commit; PostgreSQL: the row
-/// lock), then reads the row as it is now.
-/// One statement: the no-op update takes the lock and `RETURNING` reads the
-/// row as locked.
+/// lock), then reads the row as it is now — in one statement: the no-op
+/// update takes the lock and `RETURNING` reads the row as locked.
 pub(super) async fn lock_user(conn: &mut AnyConnection, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
     let row: Option<UserRow> = sqlx::query_as(concat!(
         "UPDATE users SET updated_at = updated_at WHERE id = $1 RETURNING ",
