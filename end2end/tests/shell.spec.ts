@@ -49,15 +49,16 @@ test("a first visit caches the app's hashed files for a year and revalidates the
   const files: { url: string; cacheControl: string; bytes: number }[] = [];
   page.on("response", async (response) => {
     if (new URL(response.url()).pathname.startsWith("/pkg/")) {
+      const headers = await response.allHeaders();
       files.push({
         url: response.url(),
-        cacheControl: (await response.allHeaders())["cache-control"] ?? "",
-        bytes: Number((await response.allHeaders())["content-length"] ?? 0),
+        cacheControl: headers["cache-control"] ?? "",
+        bytes: Number(headers["content-length"] ?? 0),
       });
     }
   });
-  const page_ = await page.goto("/");
-  expect(page_?.headers()["cache-control"]).toBe("no-cache");
+  const document = await page.goto("/");
+  expect(document?.headers()["cache-control"]).toBe("no-cache");
   await hydrated(page);
   // The WASM, its JS and the CSS, each by a name that carries its hash.
   const kinds = files.map((f) => f.url.split(".").pop());

@@ -71,13 +71,10 @@ impl Db {
     /// What can answer a sign-in challenge for the user: `totp`,
     /// `recovery_code`, `passkey`; empty without a second factor.
     pub async fn second_factor_methods(&self, user_id: Uuid) -> Result<Vec<&'static str>, StoreError> {
-        let (totp, passkeys): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL), \
-             (SELECT COUNT(*) FROM passkeys WHERE user_id = $1)",
-        )
-        .bind(user_id.to_string())
-        .fetch_one(&self.pool)
-        .await?;
+        let (totp, passkeys): (i64, i64) = sqlx::query_as(concat!("SELECT ", factor_count_columns!("$1")))
+            .bind(user_id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
         Ok(super::users::FactorCounts { totp, passkeys }.methods())
     }
 
@@ -348,14 +345,11 @@ impl Db {
 /// Whether the user has a second factor (a confirmed TOTP factor or a
 /// passkey), inside a transaction: a password alone then signs in no more.
 pub(super) async fn has_second_factor_in(conn: &mut AnyConnection, user_id: Uuid) -> Result<bool, StoreError> {
-    let found: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL) \
-         + (SELECT COUNT(*) FROM passkeys WHERE user_id = $1)",
-    )
-    .bind(user_id.to_string())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(found > 0)
+    let (totp, passkeys): (i64, i64) = sqlx::query_as(concat!("SELECT ", factor_count_columns!("$1")))
+        .bind(user_id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(totp + passkeys > 0)
 }
 
 /// Recovery codes stand in for a second factor: without one left, they go.

@@ -135,6 +135,21 @@ macro_rules! user_columns {
     };
 }
 
+/// The two counts behind `FactorCounts`, as `totp, passkeys` columns, for
+/// the user whose id is the SQL expression `$user`.
+macro_rules! factor_count_columns {
+    ($user:literal) => {
+        concat!(
+            "(SELECT COUNT(*) FROM totp_factors t WHERE t.user_id = ",
+            $user,
+            " AND t.confirmed_at IS NOT NULL) AS totp, ",
+            "(SELECT COUNT(*) FROM passkeys p WHERE p.user_id = ",
+            $user,
+            ") AS passkeys"
+        )
+    };
+}
+
 pub struct NewUser<'a> {
     pub email: &'a Email,
     pub display_name: Option<&'a DisplayName>,
@@ -212,9 +227,9 @@ impl Db {
         let row: Option<SignInRow> = sqlx::query_as(concat!(
             "SELECT ",
             user_columns!(),
-            ", (SELECT COUNT(*) FROM totp_factors t WHERE t.user_id = users.id AND t.confirmed_at IS NOT NULL) AS totp, \
-             (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id) AS passkeys \
-             FROM users WHERE email_key = $1"
+            ", ",
+            factor_count_columns!("users.id"),
+            " FROM users WHERE email_key = $1"
         ))
         .bind(email.key())
         .fetch_optional(&self.pool)
