@@ -9,10 +9,14 @@ use anyhow::{Context, bail};
 use clap::Args;
 use url::Url;
 
-pub use latchkey_types::{AccessCheck, AuthMode};
+pub use latchkey_types::{AccessCheck, AdminAuth, AuthMode};
 
 fn parse_auth_mode(raw: &str) -> Result<AuthMode, String> {
     AuthMode::parse(raw).ok_or_else(|| format!("{raw:?} is not one of: jwt, session"))
+}
+
+fn parse_admin_auth(raw: &str) -> Result<AdminAuth, String> {
+    AdminAuth::parse(raw).ok_or_else(|| format!("{raw:?} is not one of: same, session"))
 }
 
 fn parse_access_check(raw: &str) -> Result<AccessCheck, String> {
@@ -107,6 +111,10 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_RATE_REFRESH_PER_MIN", default_value_t = 600, global = true)]
     pub rate_refresh_per_min: u32,
 
+    /// Requests per personal API key per minute (across every replica).
+    #[arg(long, env = "LATCHKEY_RATE_API_KEY_PER_MIN", default_value_t = 600, global = true)]
+    pub rate_api_key_per_min: u32,
+
     /// What the browser app uses: `jwt` or `session`.
     #[arg(long, env = "LATCHKEY_AUTH_MODE", value_parser = parse_auth_mode, default_value = "jwt", global = true)]
     pub auth_mode: AuthMode,
@@ -188,6 +196,16 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_REQUIRE_MFA_FOR_ADMINS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub require_mfa_for_admins: bool,
 
+    /// What the admin area takes: `same` (what the app uses) or `session`
+    /// (a session cookie only, entered with a fresh sign-in, with a short
+    /// idle timeout).
+    #[arg(long, env = "LATCHKEY_ADMIN_AUTH", value_parser = parse_admin_auth, default_value = "same", global = true)]
+    pub admin_auth: AdminAuth,
+
+    /// With `LATCHKEY_ADMIN_AUTH=session`: the admin area's idle timeout.
+    #[arg(long, env = "LATCHKEY_ADMIN_IDLE_SECS", default_value_t = 900, global = true)]
+    pub admin_idle_secs: u64,
+
     /// argon2 hashes allowed in flight. Default: cores − 1, at least 1.
     #[arg(long, env = "LATCHKEY_HASH_PERMITS", global = true)]
     pub hash_permits: Option<usize>,
@@ -215,6 +233,7 @@ pub struct Settings {
     pub rate_account_failures: u32,
     pub rate_address_per_min: u32,
     pub rate_refresh_per_min: u32,
+    pub rate_api_key_per_min: u32,
     pub rate_mail_per_hour: u32,
     pub auth_mode: AuthMode,
     pub access_check: AccessCheck,
@@ -233,6 +252,8 @@ pub struct Settings {
     pub require_verified_email: bool,
     pub reauth: Duration,
     pub require_mfa_for_admins: bool,
+    pub admin_auth: AdminAuth,
+    pub admin_idle: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -245,6 +266,7 @@ impl std::fmt::Debug for Settings {
             .field("access_ttl", &self.access_ttl)
             .field("auth_mode", &self.auth_mode)
             .field("access_check", &self.access_check)
+            .field("admin_auth", &self.admin_auth)
             .field("smtp_url", &self.smtp_url.as_deref().map(crate::store::redact_url))
             .field("mail_from", &self.mail_from)
             .finish_non_exhaustive()
@@ -298,6 +320,9 @@ impl Config {
         if self.token_cache_entries > 10_000_000 {
             bail!("LATCHKEY_TOKEN_CACHE_ENTRIES must be at most 10000000");
         }
+        if !(60..=24 * 3600).contains(&self.admin_idle_secs) {
+            bail!("LATCHKEY_ADMIN_IDLE_SECS must be 60 to 86400");
+        }
         if !(1..=7 * 24 * 3600).contains(&self.reauth_secs) {
             bail!("LATCHKEY_REAUTH_SECS must be between 1 second and 7 days");
         }
@@ -325,6 +350,7 @@ impl Config {
         if self.rate_account_failures == 0
             || self.rate_address_per_min == 0
             || self.rate_refresh_per_min == 0
+            || self.rate_api_key_per_min == 0
             || self.rate_mail_per_hour == 0
         {
             bail!("rate limits must be at least 1");
@@ -364,6 +390,7 @@ impl Config {
             rate_account_failures: self.rate_account_failures,
             rate_address_per_min: self.rate_address_per_min,
             rate_refresh_per_min: self.rate_refresh_per_min,
+            rate_api_key_per_min: self.rate_api_key_per_min,
             rate_mail_per_hour: self.rate_mail_per_hour,
             auth_mode: self.auth_mode,
             access_check: self.access_check,
@@ -381,6 +408,8 @@ impl Config {
             require_verified_email: self.require_verified_email,
             reauth: Duration::from_secs(self.reauth_secs),
             require_mfa_for_admins: self.require_mfa_for_admins,
+            admin_auth: self.admin_auth,
+            admin_idle: Duration::from_secs(self.admin_idle_secs),
         })
     }
 }

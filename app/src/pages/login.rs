@@ -63,6 +63,7 @@ fn PasswordStep(challenge: RwSignal<Option<MfaChallenge>>) -> impl IntoView {
         let request = LoginRequest {
             email: email.get_untracked(),
             password: password.get_untracked(),
+            client: Default::default(),
         };
         leptos::task::spawn_local(async move {
             let result = auth.login(&request).await;
@@ -182,6 +183,7 @@ fn SecondStep(challenge: RwSignal<Option<MfaChallenge>>) -> impl IntoView {
             challenge_id: current.challenge_id,
             code: Some(code.get_untracked().trim().to_string()),
             passkey: None,
+            client: Default::default(),
         };
         leptos::task::spawn_local(async move {
             let result = auth.complete_mfa(&request).await;
@@ -265,6 +267,7 @@ async fn passkey_second_step(auth: AuthStore, challenge_id: String) -> Result<()
         challenge_id,
         code: None,
         passkey: Some(assertion),
+        client: Default::default(),
     })
     .await
 }

@@ -16,7 +16,7 @@ pub mod settings;
 
 pub use email::check_email_syntax;
 pub use error::{ErrorBody, ErrorCode};
-pub use settings::{AccessCheck, AuthMode};
+pub use settings::{AccessCheck, AdminAuth, AuthMode};
 
 /// What a user may do. Unknown roles never deserialise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -76,7 +76,8 @@ pub struct AdminUserList {
 }
 
 /// The body of every token-issuing response (register, login, refresh).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` leaves the tokens out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
@@ -85,6 +86,14 @@ pub struct TokenResponse {
     /// Seconds until the access token expires.
     pub expires_in: u64,
     pub user: User,
+    /// Native clients only (`"client": "native"`): the refresh token, to
+    /// keep in the platform's secure storage and send back in the body of
+    /// `POST /api/auth/refresh`. Browsers get it in the HttpOnly cookie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Native clients only: seconds the refresh token stays usable unused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_in: Option<u64>,
 }
 
 /// The body of `POST /api/session/login`.
@@ -95,10 +104,56 @@ pub struct SessionLoginResponse {
     pub csrf_token: String,
 }
 
+/// How a session's holder proves it on each request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SessionKind {
+    /// The browser app in JWT mode: access tokens, the refresh token in
+    /// the HttpOnly cookie.
+    Jwt,
+    /// The classic model: an opaque session id in the HttpOnly cookie.
+    Cookie,
+    /// A mobile or desktop app, or a CLI: access tokens, the refresh token
+    /// in request and response bodies.
+    Native,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Jwt => "jwt",
+            SessionKind::Cookie => "cookie",
+            SessionKind::Native => "native",
+        }
+    }
+
+    /// Whether the session renews through refresh tokens (and its requests
+    /// carry access tokens).
+    pub fn uses_refresh_tokens(self) -> bool {
+        matches!(self, SessionKind::Jwt | SessionKind::Native)
+    }
+}
+
+/// Who signs in on `/api/auth/*`: the browser app (the refresh token in the
+/// HttpOnly cookie, the default) or a native client (the refresh token in
+/// the response body, and back in the body of `POST /api/auth/refresh`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ClientKind {
+    #[default]
+    Browser,
+    Native,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub id: Uuid,
+    /// `jwt` (the browser app with tokens), `cookie` (the browser app with
+    /// a session cookie) or `native` (an app or CLI with tokens).
+    pub kind: SessionKind,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -171,6 +226,97 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// `native` on `POST /api/auth/login`: the refresh token comes in the
+    /// body, not a cookie. `browser` (the default) everywhere else.
+    #[serde(default)]
+    pub client: ClientKind,
+}
+
+/// What an API key may do: `full` (what the user may do through the API)
+/// or `read` (safe methods only: `GET`, `HEAD`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ApiKeyScope {
+    #[default]
+    Full,
+    Read,
+}
+
+/// A personal API key as lists show it (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub name: String,
+    /// The key's first characters (`lk_` and a few more), to tell keys apart.
+    pub prefix: String,
+    pub scope: ApiKeyScope,
+    pub created_at: DateTime<Utc>,
+    /// `null`: the key does not expire.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// To the minute; `null` if never used.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Past `expires_at`: listed, but refused.
+    pub expired: bool,
+}
+
+/// `POST /api/me/api-keys`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "name": "backup script",
+    "scope": "read",
+    "expires_in_days": 90
+})))]
+pub struct CreateApiKeyRequest {
+    /// 1 to 64 characters once trimmed, no control characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
+    pub name: String,
+    #[serde(default)]
+    pub scope: ApiKeyScope,
+    /// 1 to 365; absent or `null`: the key does not expire.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
+    pub expires_in_days: Option<u32>,
+}
+
+/// The answer to `POST /api/me/api-keys`: the key, shown this once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedApiKey {
+    /// `lk_` and 43 characters: send it as `Authorization: Bearer lk_…`.
+    /// Only its hash is kept; it cannot be shown again.
+    pub key: String,
+    pub api_key: ApiKey,
+}
+
+impl std::fmt::Debug for CreatedApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedApiKey")
+            .field("key", &REDACTED)
+            .field("api_key", &self.api_key)
+            .finish()
+    }
+}
+
+/// `POST /api/auth/refresh` and `POST /api/auth/logout`: `{}` from the
+/// browser (the refresh token is its cookie), `{"refresh_token": "…"}` from
+/// a native client. Sending both is refused.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefreshRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| REDACTED))
+            .finish()
+    }
 }
 
 /// A display name as the server takes it: surrounding white space (Unicode
@@ -333,11 +479,23 @@ impl std::fmt::Debug for RegisterRequest {
     }
 }
 
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &REDACTED)
+            .field("expires_in", &self.expires_in)
+            .field("user", &self.user)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| REDACTED))
+            .finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for LoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoginRequest")
             .field("email", &self.email)
             .field("password", &REDACTED)
+            .field("client", &self.client)
             .finish()
     }
 }
@@ -371,7 +529,32 @@ mod debug_tests {
                 "{:?}",
                 LoginRequest {
                     email: "a@b.example".into(),
-                    password: secret.into()
+                    password: secret.into(),
+                    client: ClientKind::Native,
+                }
+            ),
+            format!(
+                "{:?}",
+                RefreshRequest {
+                    refresh_token: Some(secret.into())
+                }
+            ),
+            format!(
+                "{:?}",
+                TokenResponse {
+                    access_token: secret.into(),
+                    token_type: "Bearer".into(),
+                    expires_in: 300,
+                    user: User {
+                        id: Uuid::nil(),
+                        email: "a@b.example".into(),
+                        display_name: None,
+                        role: Role::User,
+                        created_at: DateTime::<Utc>::UNIX_EPOCH,
+                        email_verified_at: None,
+                    },
+                    refresh_token: Some(secret.into()),
+                    refresh_expires_in: Some(600),
                 }
             ),
             format!(
@@ -424,6 +607,10 @@ pub struct MfaVerifyRequest {
     /// Or a passkey's answer to `POST /api/auth/mfa/passkey/options`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passkey: Option<PasskeyAssertion>,
+    /// As the sign-in that made the challenge said (`native` or the
+    /// default `browser`): a challenge is finished the way it began.
+    #[serde(default)]
+    pub client: ClientKind,
 }
 
 impl std::fmt::Debug for MfaVerifyRequest {
@@ -432,6 +619,7 @@ impl std::fmt::Debug for MfaVerifyRequest {
             .field("challenge_id", &REDACTED)
             .field("code", &self.code.as_ref().map(|_| REDACTED))
             .field("passkey", &self.passkey)
+            .field("client", &self.client)
             .finish()
     }
 }

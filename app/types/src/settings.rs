@@ -64,6 +64,35 @@ impl AccessCheck {
     }
 }
 
+/// What the admin area takes (`LATCHKEY_ADMIN_AUTH`): the article's "sessions
+/// for the admin dashboard, tokens for the app".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdminAuth {
+    /// Whatever the rest of the API takes (a Bearer token or a session cookie).
+    #[default]
+    Same,
+    /// A session cookie only, entered with a fresh full authentication and
+    /// ended by a short idle timeout (`LATCHKEY_ADMIN_IDLE_SECS`), even when
+    /// the app uses tokens.
+    Session,
+}
+
+impl AdminAuth {
+    pub const ALL: [AdminAuth; 2] = [AdminAuth::Same, AdminAuth::Session];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminAuth::Same => "same",
+            AdminAuth::Session => "session",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +104,9 @@ mod tests {
         }
         for check in AccessCheck::ALL {
             assert_eq!(AccessCheck::parse(check.as_str()), Some(check));
+        }
+        for admin in AdminAuth::ALL {
+            assert_eq!(AdminAuth::parse(admin.as_str()), Some(admin));
         }
         assert_eq!(AuthMode::parse("JWT"), None);
         assert_eq!(AccessCheck::parse(""), None);

@@ -3,7 +3,7 @@
 //! cookie (its row read, live, its user enabled). The HTTP edge extracts
 //! the raw credential and asks here; `Principal` is the answer.
 
-use latchkey_types::{AccessCheck, Role};
+use latchkey_types::{AccessCheck, AdminAuth, ApiKeyScope, Role};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
@@ -13,12 +13,14 @@ use super::error::{AuthError, AuthResult};
 use super::revocations::MAX_LAG_MS;
 use crate::core::clock::now_ms;
 use crate::core::secrets::{constant_time_eq, hash_token, open_sealed, random_token, seal_under};
-use crate::store::sessions::{SessionKind, SessionWithUser};
+use crate::store::sessions::SessionWithUser;
 
 /// Who a request is, once its credential checked out.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user_id: Uuid,
+    /// The session the credential belongs to; the nil id for an API key,
+    /// which belongs to none (`session()` says so).
     pub session_id: Uuid,
     pub role: Role,
     pub credential: Credential,
@@ -30,6 +32,11 @@ pub enum Credential {
     Bearer,
     /// The session cookie's value and the row it named.
     SessionCookie(SecretString, Box<SessionWithUser>),
+    /// A personal API key (`auth::api_keys`).
+    ApiKey {
+        key_id: Uuid,
+        scope: ApiKeyScope,
+    },
 }
 
 impl Engine {
@@ -72,7 +79,7 @@ impl Engine {
                 let live = found.is_some_and(|s| {
                     s.is_live(now)
                         && s.session.user_id == claims.sub
-                        && s.session.kind == SessionKind::Jwt
+                        && s.session.kind.uses_refresh_tokens()
                         && s.role == claims.role
                 });
                 if !live {
@@ -169,11 +176,36 @@ impl Engine {
         Ok(rekeyed.then_some(new_secret))
     }
 
+    /// Whether an administrator's request may enter the admin area, as
+    /// `LATCHKEY_ADMIN_AUTH` says: with `session`, only with a session cookie
+    /// (403 for a Bearer token, which keeps working everywhere else), and
+    /// only while the area's own idle timeout (`LATCHKEY_ADMIN_IDLE_SECS`)
+    /// has not run out since its last request there or the session's last
+    /// full authentication (401 `reauth_required`: authenticate again, then
+    /// enter). Each admitted request restarts the idle clock.
+    pub async fn admit_to_admin_area(&self, auth: &Principal) -> AuthResult<()> {
+        if self.settings.admin_auth == AdminAuth::Same {
+            return Ok(());
+        }
+        if !matches!(auth.credential, Credential::SessionCookie(..)) {
+            return Err(AuthError::Forbidden(
+                "The admin area takes a session cookie on this server: enter it by signing in at /api/session/login.",
+            ));
+        }
+        let now = self.now();
+        let since = now - self.settings.admin_idle.as_millis() as i64;
+        if self.db.touch_admin_area(auth.session_id, now, since).await? {
+            Ok(())
+        } else {
+            Err(AuthError::ReauthRequired)
+        }
+    }
+
     /// Seconds the session cookie of `auth` should still live.
     pub fn cookie_remaining_secs(&self, auth: &Principal) -> i64 {
         match &auth.credential {
             Credential::SessionCookie(_, found) => (found.session.expires_at - self.now()) / 1000,
-            Credential::Bearer => 0,
+            Credential::Bearer | Credential::ApiKey { .. } => 0,
         }
     }
 }
@@ -190,6 +222,11 @@ fn effective_role(found: &SessionWithUser) -> Role {
 }
 
 impl Principal {
+    /// The session this request belongs to: none for an API key.
+    pub fn session(&self) -> Option<Uuid> {
+        (!matches!(self.credential, Credential::ApiKey { .. })).then_some(self.session_id)
+    }
+
     /// A cookie session whose user's role was raised since its id was
     /// issued: it needs a new id before it acts with that role.
     pub fn awaits_rekey(&self) -> bool {

@@ -130,7 +130,7 @@ impl Engine {
         };
         let audit = StartAudit {
             event: Event::LoginSucceeded,
-            detail: (kind == SessionKind::Cookie).then(|| serde_json::json!({ "mode": "session" })),
+            detail: super::sessions::mode_detail(kind),
         };
         match self.start_session(entrant, kind, client, Some(&bucket), audit).await {
             // The password that matched is no longer the account's, or the

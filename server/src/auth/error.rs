@@ -50,9 +50,14 @@ pub enum AuthError {
     /// An authenticator app is set up already.
     #[error("a second factor exists")]
     FactorExists,
-    /// A passkey that is registered already, or one too many.
+    /// A passkey that is registered already, or one too many; one API key
+    /// too many.
     #[error("{0}")]
-    PasskeyConflict(&'static str),
+    Conflict(&'static str),
+    /// The credential is good but may not do this (an API key outside its
+    /// scope, or on a route keys do not reach).
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// A sensitive action, and the last full authentication is too old.
     #[error("a fresh authentication is needed")]
     ReauthRequired,

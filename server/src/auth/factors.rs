@@ -223,7 +223,7 @@ impl Engine {
             event: Event::LoginSucceeded,
             detail: Some(serde_json::json!({
                 "factor": proof.method(),
-                "mode": if kind == SessionKind::Cookie { "session" } else { "jwt" },
+                "mode": super::sessions::mode_name(kind),
             })),
         };
         match self.start_session(entrant, kind, client, Some(&bucket), audit).await {

@@ -9,6 +9,7 @@
 //! - `sessions.rs`: the one start-session core for both kinds, refresh
 //!   rotation, sign-out and revocation;
 //! - `access.rs`: Bearer tokens and session cookies on requests;
+//! - `api_keys.rs`: personal API keys (made, checked on requests, revoked);
 //! - `email.rs`: verification links (mailed through the outbox);
 //! - `rate.rs`: the rate limits;
 //! - `keys.rs`, `vault.rs`, `revocations.rs`, `caches.rs`: signing keys
@@ -17,6 +18,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod api_keys;
 pub mod caches;
 pub mod client;
 pub mod email;

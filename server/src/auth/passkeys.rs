@@ -54,9 +54,9 @@ pub fn relying_party(public_origin: &str) -> Option<Webauthn> {
         .ok()
 }
 
-/// A passkey's name as the user typed it: trimmed, 1–64 characters, no
-/// control characters.
-pub fn passkey_name(raw: &str) -> AuthResult<String> {
+/// A passkey's or an API key's name as the user typed it: trimmed, 1–64
+/// characters, no control characters.
+pub fn short_name(raw: &str) -> AuthResult<String> {
     let name = raw.trim();
     let chars = name.chars().count();
     if chars == 0 || chars > 64 || name.chars().any(char::is_control) {
@@ -186,7 +186,7 @@ impl Engine {
         let user = self.current_user(auth).await?;
         let existing = self.stored_passkeys(user.id).await?;
         if existing.len() as i64 >= MAX_PASSKEYS {
-            return Err(AuthError::PasskeyConflict(
+            return Err(AuthError::Conflict(
                 "This account has as many passkeys as it may; remove one first.",
             ));
         }
@@ -214,7 +214,7 @@ impl Engine {
     ) -> AuthResult<PasskeyAdded> {
         let webauthn = self.webauthn()?;
         self.require_recent_auth(auth).await?;
-        let name = passkey_name(&body.name)?;
+        let name = short_name(&body.name)?;
         let ceremony_hash = hash_token(&body.ceremony_id);
         let ceremony = self
             .db
@@ -277,8 +277,8 @@ impl Engine {
                 recovery_codes: codes_stored.then(|| super::factors::shown(codes)),
             }),
             AddOutcome::CeremonyGone => Err(AuthError::InvalidChallenge),
-            AddOutcome::Duplicate => Err(AuthError::PasskeyConflict("This passkey is registered already.")),
-            AddOutcome::TooMany => Err(AuthError::PasskeyConflict(
+            AddOutcome::Duplicate => Err(AuthError::Conflict("This passkey is registered already.")),
+            AddOutcome::TooMany => Err(AuthError::Conflict(
                 "This account has as many passkeys as it may; remove one first.",
             )),
         }
@@ -286,7 +286,7 @@ impl Engine {
 
     /// Renames one of the caller's passkeys.
     pub async fn rename_passkey(&self, auth: &Principal, id: Uuid, name: &str, client: &ClientInfo) -> AuthResult<()> {
-        let name = passkey_name(name)?;
+        let name = short_name(name)?;
         let ip = client.ip_string();
         let mut audit = event_by(
             client,
@@ -416,7 +416,7 @@ impl Engine {
             event: Event::LoginSucceeded,
             detail: Some(serde_json::json!({
                 "factor": "passkey",
-                "mode": if kind == SessionKind::Cookie { "session" } else { "jwt" },
+                "mode": super::sessions::mode_name(kind),
             })),
         };
         match self.start_session(entrant, kind, client, None, audit).await {
@@ -597,12 +597,12 @@ mod tests {
     }
 
     #[test]
-    fn passkey_names_are_trimmed_and_bounded() {
-        assert_eq!(passkey_name("  Laptop  ").unwrap(), "Laptop");
-        assert_eq!(passkey_name(&"é".repeat(64)).unwrap().chars().count(), 64);
+    fn short_names_are_trimmed_and_bounded() {
+        assert_eq!(short_name("  Laptop  ").unwrap(), "Laptop");
+        assert_eq!(short_name(&"é".repeat(64)).unwrap().chars().count(), 64);
         for bad in ["", "   ", "a\u{0}b", "line\nbreak"] {
-            assert!(passkey_name(bad).is_err(), "{bad:?}");
+            assert!(short_name(bad).is_err(), "{bad:?}");
         }
-        assert!(passkey_name(&"x".repeat(65)).is_err());
+        assert!(short_name(&"x".repeat(65)).is_err());
     }
 }

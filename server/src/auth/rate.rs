@@ -55,6 +55,43 @@ impl Engine {
         Ok(())
     }
 
+    /// A personal API key's request budget (`LATCHKEY_RATE_API_KEY_PER_MIN`),
+    /// counted in the database so it holds across replicas; the first
+    /// refusal of a window is audited.
+    pub(crate) async fn limit_api_key(
+        &self,
+        key_id: uuid::Uuid,
+        user: uuid::Uuid,
+        client: &ClientInfo,
+    ) -> AuthResult<()> {
+        let now = self.now();
+        let hit = self.db.hit_rate_limit(&format!("key:{key_id}"), MINUTE_MS, now).await?;
+        let limit = i64::from(self.settings.rate_api_key_per_min);
+        if hit.count > limit {
+            if hit.count == limit + 1 {
+                let ip = client.ip_string();
+                let mut event = event_by(client, &ip, Event::ApiKeyRefused, Some(user), None);
+                event.actor_id = None;
+                event.detail = Some(serde_json::json!({ "reason": "rate_limited", "key_id": key_id }));
+                self.audit(event).await;
+            }
+            return Err(limited(hit.resets_at, now));
+        }
+        Ok(())
+    }
+
+    /// Refused API keys per client address: past the sign-in budget, 429
+    /// (and no more audit records) for the rest of the minute.
+    pub(crate) async fn limit_key_failures(&self, client: &ClientInfo) -> AuthResult<()> {
+        let now = self.now();
+        let bucket = format!("keyfail:{}", address_bucket(client.ip));
+        let hit = self.db.hit_rate_limit(&bucket, MINUTE_MS, now).await?;
+        if hit.count > i64::from(self.settings.rate_address_per_min) {
+            return Err(limited(hit.resets_at, now));
+        }
+        Ok(())
+    }
+
     /// Counts a password attempt against the account *before* checking it,
     /// so parallel guesses cannot slip past the limit; a success clears the
     /// bucket (the returned name). Past the limit the answer is 429 whatever

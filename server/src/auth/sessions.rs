@@ -22,11 +22,13 @@ use crate::store::users::UserRecord;
 /// What a new or renewed session hands the client.
 pub enum Issued {
     /// JWT mode: an access token for memory, a refresh token for the
-    /// HttpOnly cookie.
+    /// HttpOnly cookie — or, for a native client, for the response body.
     Tokens {
         access_token: String,
         expires_in: u64,
         refresh_token: SecretString,
+        /// The refresh token goes in the body, not a cookie.
+        native: bool,
         /// Seconds the refresh cookie should live: until the session's idle
         /// or absolute end, whichever is first.
         refresh_max_age: i64,
@@ -77,6 +79,21 @@ impl Minted {
             csrf,
         }
     }
+}
+
+/// A sign-in's mode as the audit log names it.
+pub(crate) fn mode_name(kind: SessionKind) -> &'static str {
+    match kind {
+        SessionKind::Jwt => "jwt",
+        SessionKind::Cookie => "session",
+        SessionKind::Native => "native",
+    }
+}
+
+/// A password sign-in's audit detail: the mode, where it is not the
+/// default JWT browser sign-in.
+pub(crate) fn mode_detail(kind: SessionKind) -> Option<serde_json::Value> {
+    (kind != SessionKind::Jwt).then(|| serde_json::json!({ "mode": mode_name(kind) }))
 }
 
 fn seconds_until(now: i64, end: i64) -> i64 {
@@ -133,6 +150,7 @@ impl Engine {
                     access_token,
                     expires_in,
                     refresh_token: minted.secret,
+                    native: kind == SessionKind::Native,
                     refresh_max_age: seconds_until(now, idle_expires_at.min(expires_at)),
                 }
             }
@@ -158,13 +176,23 @@ impl Engine {
     /// response, hands out the successor it already got), per
     /// `core::refresh`. A detected reuse revokes the whole session before
     /// answering. The token is issued from the user as stored now.
-    pub async fn refresh(&self, presented: &SecretString, client: &ClientInfo) -> AuthResult<SignedIn> {
+    ///
+    /// `kind` is how the token came: from the browser's cookie (`Jwt`) or a
+    /// native client's request body (`Native`). A token is accepted only the
+    /// way its session was started, so a native token planted in a cookie,
+    /// or a cookie's token replayed from a script's body, renews nothing.
+    pub async fn refresh(
+        &self,
+        presented: &SecretString,
+        kind: SessionKind,
+        client: &ClientInfo,
+    ) -> AuthResult<SignedIn> {
         let presented_hash = hash_token(presented.expose_secret());
         let mut session = self
             .db
             .find_session_by_refresh_hash(&presented_hash)
             .await?
-            .filter(|s| s.kind == SessionKind::Jwt)
+            .filter(|s| s.kind == kind && kind.uses_refresh_tokens())
             .ok_or(AuthError::InvalidRefreshToken)?;
         let user = self
             .db
@@ -259,6 +287,7 @@ impl Engine {
                 access_token,
                 expires_in,
                 refresh_token,
+                native: session.kind == SessionKind::Native,
                 refresh_max_age: seconds_until(now, idle_expires_at.min(session.expires_at)),
             },
         }
@@ -294,20 +323,25 @@ impl Engine {
         Ok(self.publish(revoked))
     }
 
-    /// JWT sign-out: ends the session the refresh cookie names or, failing
-    /// that, the Bearer token's. A rotated-away refresh token ending its
-    /// session is still reuse — someone other than the browser holds it —
-    /// and the audit log says so.
+    /// JWT sign-out: ends the session the refresh token names (from the
+    /// cookie, or a native client's body: `kind` says which, and it must be
+    /// the session's) or, failing that, the Bearer token's. A rotated-away
+    /// refresh token ending its session is still reuse — someone other than
+    /// the client holds it — and the audit log says so.
     pub async fn sign_out_jwt(
         &self,
-        presented: Option<&SecretString>,
+        presented: Option<(&SecretString, SessionKind)>,
         bearer: Option<&Principal>,
         client: &ClientInfo,
     ) -> AuthResult<()> {
-        let presented_hash = presented.map(|t| hash_token(t.expose_secret()));
-        let from_cookie = match &presented_hash {
-            Some(hash) => self.db.find_session_by_refresh_hash(hash).await?,
-            None => None,
+        let presented_hash = presented.map(|(t, _)| hash_token(t.expose_secret()));
+        let from_cookie = match (&presented_hash, presented) {
+            (Some(hash), Some((_, kind))) => self
+                .db
+                .find_session_by_refresh_hash(hash)
+                .await?
+                .filter(|s| s.kind == kind),
+            _ => None,
         };
         let (session_id, user_id, event, reason) = match (from_cookie, presented_hash, bearer) {
             (Some(session), Some(hash), _) => match self.classify(&session, &hash, self.now()) {

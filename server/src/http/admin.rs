@@ -1,6 +1,8 @@
 //! `/api/admin/*`: authorization on top of authentication. `AdminUser` is
 //! the gate: a handler that takes it runs only for an admin whose session
 //! is live; everyone else gets 403 (or 401 without a valid credential).
+//! With `LATCHKEY_ADMIN_AUTH=session` it also takes only a session cookie,
+//! fresh within the area's idle timeout (`Engine::admit_to_admin_area`).
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
@@ -37,6 +39,7 @@ impl FromRequestParts<AppState> for AdminUser {
                 "Administrators need two-step sign-in: set up an authenticator app or a passkey on the Security page first.",
             ));
         }
+        state.admit_to_admin_area(&auth).await?;
         Ok(AdminUser(auth))
     }
 }

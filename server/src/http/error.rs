@@ -154,7 +154,8 @@ impl From<AuthError> for ApiError {
             ),
             AuthError::EmailTaken => ApiError::new(ErrorCode::EmailTaken, "An account with this email already exists."),
             AuthError::Validation(fields) => ApiError::validation(fields),
-            AuthError::PasskeyConflict(what) => ApiError::new(ErrorCode::Conflict, what),
+            AuthError::Conflict(what) => ApiError::new(ErrorCode::Conflict, what),
+            AuthError::Forbidden(what) => ApiError::new(ErrorCode::Forbidden, what),
             AuthError::NotFound(what) => ApiError::new(ErrorCode::NotFound, what),
             AuthError::LastAdmin => ApiError::new(
                 ErrorCode::Conflict,

@@ -20,7 +20,8 @@ use secrecy::SecretString;
 use super::cookies::{cleared_session_cookie, read_session_secret};
 use super::{ApiError, AppState, csrf};
 use crate::auth::access::csrf_matches;
-use crate::auth::{AuthError, Credential, Principal};
+use crate::auth::api_keys::is_api_key;
+use crate::auth::{AuthError, ClientInfo, Credential, Principal};
 
 /// The authenticated caller: the engine's `Principal`.
 #[derive(Debug, Clone)]
@@ -54,9 +55,16 @@ impl FromRequestParts<AppState> for AuthUser {
 
     /// An `Authorization` header decides alone (a bad one is not rescued
     /// by a cookie); without one, the session cookie is the credential.
+    /// A personal API key is refused here: the routes a key reaches take
+    /// [`KeyOrUser`].
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
             let token = bearer_token(parts).ok_or_else(invalid_token)?;
+            if is_api_key(token) {
+                return Err(
+                    AuthError::Forbidden("API keys do not reach this route: it needs a signed-in session.").into(),
+                );
+            }
             return Ok(AuthUser(state.authenticate_bearer(token).await?));
         }
         match read_session_secret(&CookieJar::from_headers(&parts.headers), &state.settings) {
@@ -88,7 +96,7 @@ async fn authenticate_session_cookie(
         let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         let matches = match &principal.credential {
             Credential::SessionCookie(_, found) => presented.is_some_and(|token| csrf_matches(found, token)),
-            Credential::Bearer => false,
+            Credential::Bearer | Credential::ApiKey { .. } => false,
         };
         if !matches {
             return Err(ApiError::new(
@@ -102,6 +110,35 @@ async fn authenticate_session_cookie(
 
 /// The header that carries a cookie session's CSRF token (API.md).
 pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The caller of a route that personal API keys reach too (the profile,
+/// the session list, the key list): a key as `Authorization: Bearer lk_…`
+/// (a read-only key on safe methods only), or whatever [`AuthUser`] takes.
+#[derive(Debug, Clone)]
+pub struct KeyOrUser(pub Principal);
+
+impl std::ops::Deref for KeyOrUser {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.0
+    }
+}
+
+impl FromRequestParts<AppState> for KeyOrUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(key) = bearer_token(parts)
+            .filter(|token| is_api_key(token))
+            .map(str::to_string)
+        {
+            let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
+            let safe = parts.method.is_safe();
+            return Ok(KeyOrUser(state.authenticate_api_key(&key, safe, &client).await?));
+        }
+        Ok(KeyOrUser(AuthUser::from_request_parts(parts, state).await?.0))
+    }
+}
 
 /// `Option<AuthUser>` for routes that take several credentials (logout).
 pub struct MaybeAuthUser(pub Option<AuthUser>);

@@ -28,9 +28,9 @@ use crate::store::sessions::SessionKind;
     post, path = "/auth/mfa/verify", tag = "mfa",
     request_body = MfaVerifyRequest,
     responses(
-        (status = 200, description = "Signed in; the refresh cookie is set.", body = TokenResponse,
+        (status = 200, description = "Signed in; the refresh cookie is set (with `\"client\": \"native\"`, as for the sign-in that made the challenge, `refresh_token` is in the body instead).", body = TokenResponse,
             headers(("Set-Cookie" = String, description = "The refresh cookie."))),
-        (status = 400, description = "`invalid_token`: the challenge is used, expired (5 minutes) or unknown: sign in again", body = ErrorBody),
+        (status = 400, description = "`invalid_token`: the challenge is used, expired (5 minutes), unknown, or was made for the other kind of client: sign in again", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: the code is wrong or was used already (the challenge still works)", body = ErrorBody),
         (status = 422, description = "`validation_failed`: neither or both of `code` and `passkey`, or a `passkey.credential` that is not a WebAuthn answer", body = ErrorBody),
         (status = 429, description = "`rate_limited` (codes count like passwords, per account)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
@@ -42,7 +42,8 @@ pub async fn verify_jwt(
     jar: CookieJar,
     ApiJson(body): ApiJson<MfaVerifyRequest>,
 ) -> ApiResult<Response> {
-    verify(state, client, jar, body, SessionKind::Jwt).await
+    let kind = super::auth::token_kind(&state, &jar, body.client)?;
+    verify(state, client, jar, body, kind).await
 }
 
 /// The second step of a session-mode sign-in.
@@ -64,6 +65,7 @@ pub async fn verify_session(
     jar: CookieJar,
     ApiJson(body): ApiJson<MfaVerifyRequest>,
 ) -> ApiResult<Response> {
+    super::session::cookie_client(body.client)?;
     verify(state, client, jar, body, SessionKind::Cookie).await
 }
 

@@ -9,20 +9,21 @@ use latchkey_types::{ChangePasswordRequest, ErrorBody, ErrorCode, FieldErrors, S
 
 use super::client::ClientInfo;
 use super::cookies::session_cookie;
-use super::extract::AuthUser;
+use super::extract::{AuthUser, KeyOrUser};
 use super::json::ApiJson;
 use super::{ApiError, ApiResult, AppState};
 use crate::core::clock::from_ms;
 use crate::core::identity::DisplayName;
 use crate::store::sessions::SessionRecord;
 
-/// Served from the profile cache when it can be (`auth::caches`).
+/// Served from the profile cache when it can be (`auth::caches`). API keys
+/// reach this route.
 #[utoipa::path(
     get, path = "/me", tag = "me",
-    security(("bearer" = []), ("session" = [])),
+    security(("bearer" = []), ("session" = []), ("api_key" = [])),
     responses((status = 200, description = "The signed-in user.", body = User))
 )]
-pub async fn get_me(State(state): State<AppState>, auth: AuthUser) -> ApiResult<axum::response::Response> {
+pub async fn get_me(State(state): State<AppState>, auth: KeyOrUser) -> ApiResult<axum::response::Response> {
     let now = state.now();
     let json = match state.users.get(auth.user_id, now) {
         Some(json) => json,
@@ -36,11 +37,12 @@ pub async fn get_me(State(state): State<AppState>, auth: AuthUser) -> ApiResult<
 }
 
 /// `{"display_name": "…"}` sets it; `null` or blank clears it; a body
-/// without the field changes nothing. Other fields are ignored.
+/// without the field changes nothing. Other fields are ignored. API keys
+/// with the `full` scope reach this route.
 #[utoipa::path(
     patch, path = "/me", tag = "me",
     request_body = UpdateMeRequest,
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    security(("bearer" = []), ("session" = [], "csrf" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The user as it is now.", body = User),
         (status = 422, description = "`validation_failed`", body = ErrorBody),
@@ -48,7 +50,7 @@ pub async fn get_me(State(state): State<AppState>, auth: AuthUser) -> ApiResult<
 )]
 pub async fn patch_me(
     State(state): State<AppState>,
-    auth: AuthUser,
+    auth: KeyOrUser,
     ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<Json<User>> {
     let Some(value) = body.get("display_name") else {
@@ -102,6 +104,7 @@ pub async fn change_password(
 pub fn to_api_session(record: &SessionRecord, current: uuid::Uuid) -> Session {
     Session {
         id: record.id,
+        kind: record.kind,
         created_at: from_ms(record.created_at),
         last_seen_at: from_ms(record.last_seen_at),
         expires_at: from_ms(record.idle_expires_at.min(record.expires_at)),
@@ -113,10 +116,10 @@ pub fn to_api_session(record: &SessionRecord, current: uuid::Uuid) -> Session {
 
 #[utoipa::path(
     get, path = "/me/sessions", tag = "me",
-    security(("bearer" = []), ("session" = [])),
+    security(("bearer" = []), ("session" = []), ("api_key" = [])),
     responses((status = 200, description = "The user's live sessions.", body = [Session]))
 )]
-pub async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<Vec<Session>>> {
+pub async fn list_sessions(State(state): State<AppState>, auth: KeyOrUser) -> ApiResult<Json<Vec<Session>>> {
     let sessions = state.db.live_sessions(auth.user_id, state.now()).await?;
     Ok(Json(
         sessions.iter().map(|s| to_api_session(s, auth.session_id)).collect(),
@@ -128,7 +131,7 @@ pub async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Api
 #[utoipa::path(
     delete, path = "/me/sessions/{id}", tag = "me",
     params(("id" = Uuid, Path, description = "A session id")),
-    security(("bearer" = []), ("session" = [], "csrf" = [])),
+    security(("bearer" = []), ("session" = [], "csrf" = []), ("api_key" = [])),
     responses(
         (status = 204, description = "The session is revoked."),
         (status = 404, description = "`not_found`: no live session of the caller's has this id", body = ErrorBody),
@@ -136,7 +139,7 @@ pub async fn list_sessions(State(state): State<AppState>, auth: AuthUser) -> Api
 )]
 pub async fn delete_session(
     State(state): State<AppState>,
-    auth: AuthUser,
+    auth: KeyOrUser,
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {

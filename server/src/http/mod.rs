@@ -25,6 +25,7 @@ use utoipa_axum::routes;
 use crate::auth::Engine;
 
 pub mod admin;
+pub mod api_keys;
 pub mod assets;
 pub mod auth;
 pub mod client;
@@ -142,6 +143,10 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(admin::reset_factors))
         .routes(routes!(admin::delete_session))
         .routes(routes!(admin::audit))
+        .routes(routes!(api_keys::list, api_keys::create))
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(api_keys::admin_list))
+        .routes(routes!(api_keys::admin_revoke))
         .split_for_parts();
     let api = api
         .fallback(|| async { ApiError::not_found() })
@@ -185,6 +190,7 @@ pub fn router(state: AppState) -> Router {
         password_min_chars: state.settings.password_min_chars,
         session_cookie: state.settings.session_cookie.clone(),
         passkeys: state.webauthn.is_some(),
+        admin_auth: state.settings.admin_auth,
     };
     let page_context = move || {
         leptos::nonce::provide_nonce();

@@ -34,11 +34,12 @@ use crate::config::Settings;
     ),
     components(schemas(latchkey_types::ErrorBody, latchkey_types::ErrorCode)),
     tags(
-        (name = "auth", description = "JWT mode: access token in the body, refresh cookie on `/api/auth`."),
+        (name = "auth", description = "JWT mode: access token in the body, refresh cookie on `/api/auth`. Native clients (`\"client\": \"native\"`) get and send the refresh token in the body instead, and send no cookies."),
         (name = "session", description = "Session mode: an opaque session cookie plus `X-CSRF-Token`."),
         (name = "me", description = "The signed-in user, with either credential."),
         (name = "email", description = "Proving control of an address: links mailed with a single-use token in their fragment."),
         (name = "mfa", description = "Second factors (an authenticator app and recovery codes), the second step of a sign-in, and step-up: sensitive actions answer 401 `reauth_required` until `POST /api/me/reauth`."),
+        (name = "api-keys", description = "Personal API keys (`Authorization: Bearer lk_…`): made by a recently authenticated session, shown once, revoked at once everywhere. Keys reach the routes whose security lists `api_key`."),
         (name = "admin", description = "Administrators only."),
         (name = "meta", description = "Health, keys and this document."),
     )
@@ -87,6 +88,10 @@ pub fn finish(doc: utoipa::openapi::OpenApi, settings: &Settings) -> Value {
         "refresh": {
             "type": "apiKey", "in": "cookie", "name": settings.refresh_cookie,
             "description": "The rotating refresh cookie (HttpOnly, Path=/api/auth).",
+        },
+        "api_key": {
+            "type": "http", "scheme": "bearer", "bearerFormat": "lk_…",
+            "description": "A personal API key (`POST /api/me/api-keys`), on the routes that list it; a `read` key on GET only.",
         },
     });
     if let Some(paths) = doc["paths"].as_object_mut() {

@@ -27,6 +27,19 @@ use crate::auth::Credential;
 use crate::auth::access::reveal_csrf;
 use crate::store::sessions::SessionKind;
 
+/// Session mode is for browsers: a native client signs in at
+/// `/api/auth/login`.
+pub fn cookie_client(client: latchkey_types::ClientKind) -> ApiResult<()> {
+    match client {
+        latchkey_types::ClientKind::Browser => Ok(()),
+        latchkey_types::ClientKind::Native => Err(crate::auth::AuthError::field(
+            "client",
+            "session cookies are for browsers; a native client signs in at /api/auth/login",
+        )
+        .into()),
+    }
+}
+
 /// Signs in (session mode): the session cookie and the CSRF token.
 #[utoipa::path(
     post, path = "/session/login", tag = "session",
@@ -34,6 +47,7 @@ use crate::store::sessions::SessionKind;
     responses(
         (status = 200, description = "Signed in; the session cookie is set.", body = SessionLoginResponse,
             headers(("Set-Cookie" = String, description = "The session cookie (HttpOnly, Secure, SameSite=Strict, Path=/)."))),
+        (status = 422, description = "`validation_failed`: `\"client\": \"native\"` (session cookies are for browsers; native clients sign in at `/api/auth/login`)", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
         (status = 403, description = "`email_unverified`: the password is right, but this server signs in only verified addresses", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait."))),
@@ -45,6 +59,7 @@ pub async fn login(
     jar: CookieJar,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
+    cookie_client(body.client)?;
     let signed_in = state.sign_in(&body, SessionKind::Cookie, &client).await?;
     // A session id the browser already had is never adopted (fixation);
     // if it named a live session of anyone's, that session is over now.

@@ -58,6 +58,12 @@ pub enum Event {
     PasskeyAdded,
     PasskeyRenamed,
     PasskeyRemoved,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    /// A request with an API key that is unknown, expired, revoked, over
+    /// its rate or scope, or whose user is disabled.
+    ApiKeyRefused,
+    AdminApiKeyRevoked,
 }
 
 impl Event {
@@ -100,6 +106,10 @@ impl Event {
             Event::PasskeyAdded => "mfa.passkey_added",
             Event::PasskeyRenamed => "mfa.passkey_renamed",
             Event::PasskeyRemoved => "mfa.passkey_removed",
+            Event::ApiKeyCreated => "api_key.created",
+            Event::ApiKeyRevoked => "api_key.revoked",
+            Event::ApiKeyRefused => "api_key.refused",
+            Event::AdminApiKeyRevoked => "admin.api_key_revoked",
         }
     }
 }

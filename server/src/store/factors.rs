@@ -11,7 +11,7 @@ use sqlx::AnyConnection;
 use uuid::Uuid;
 
 use super::audit::{Event, NewAuditEvent, insert_audit};
-use super::sessions::{RevokeReason, SessionKind, revoke_user_sessions_in};
+use super::sessions::{RevokeReason, SessionKind, kind_columns, revoke_user_sessions_in};
 use super::users::lock_user;
 use super::{Db, Revoked, StoreError, parse_uuid};
 
@@ -249,12 +249,13 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO mfa_challenges (id_hash, user_id, kind, password_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO mfa_challenges (id_hash, user_id, kind, client, password_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(challenge.id_hash)
         .bind(challenge.user_id.to_string())
-        .bind(challenge.kind.as_str())
+        .bind(kind_columns(challenge.kind).0)
+        .bind(kind_columns(challenge.kind).1)
         .bind(challenge.password_hash)
         .bind(now)
         .bind(challenge.expires_at)
@@ -269,10 +270,11 @@ impl Db {
     pub async fn peek_challenge(&self, id_hash: &str, kind: SessionKind, now: i64) -> Result<Option<Uuid>, StoreError> {
         let user: Option<String> = sqlx::query_scalar(
             "SELECT user_id FROM mfa_challenges \
-             WHERE id_hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3",
+             WHERE id_hash = $1 AND kind = $2 AND client = $3 AND used_at IS NULL AND expires_at > $4",
         )
         .bind(id_hash)
-        .bind(kind.as_str())
+        .bind(kind_columns(kind).0)
+        .bind(kind_columns(kind).1)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
@@ -395,12 +397,13 @@ pub(super) async fn consume_challenge_in(
 ) -> Result<Option<(Uuid, String)>, StoreError> {
     let row: Option<(String, String)> = sqlx::query_as(
         "UPDATE mfa_challenges SET used_at = $1 \
-         WHERE id_hash = $2 AND kind = $3 AND used_at IS NULL AND expires_at > $1 \
+         WHERE id_hash = $2 AND kind = $3 AND client = $4 AND used_at IS NULL AND expires_at > $1 \
          RETURNING user_id, password_hash",
     )
     .bind(now)
     .bind(id_hash)
-    .bind(kind.as_str())
+    .bind(kind_columns(kind).0)
+    .bind(kind_columns(kind).1)
     .fetch_optional(&mut *conn)
     .await?;
     row.map(|(user_id, hash)| Ok((parse_uuid(&user_id)?, hash))).transpose()

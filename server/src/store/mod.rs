@@ -19,6 +19,7 @@ pub mod users;
 pub mod sessions;
 pub mod accounts;
 pub mod admin;
+pub mod api_keys;
 pub mod audit;
 pub mod email_tokens;
 pub mod factors;

@@ -16,28 +16,24 @@ use uuid::Uuid;
 
 use super::{Db, StoreError, parse_uuid};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionKind {
-    /// Refresh cookie + JWT access tokens.
-    Jwt,
-    /// Opaque session-id cookie (the classic model).
-    Cookie,
+pub use latchkey_types::SessionKind;
+
+/// A session kind's `(kind, client)` columns: a native session is a `jwt`
+/// row whose `client` is `native`.
+pub(super) fn kind_columns(kind: SessionKind) -> (&'static str, &'static str) {
+    match kind {
+        SessionKind::Jwt => ("jwt", "browser"),
+        SessionKind::Cookie => ("cookie", "browser"),
+        SessionKind::Native => ("jwt", "native"),
+    }
 }
 
-impl SessionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionKind::Jwt => "jwt",
-            SessionKind::Cookie => "cookie",
-        }
-    }
-
-    fn parse(raw: &str) -> Result<Self, StoreError> {
-        match raw {
-            "jwt" => Ok(SessionKind::Jwt),
-            "cookie" => Ok(SessionKind::Cookie),
-            other => Err(StoreError::Corrupt(format!("session kind {other:?}"))),
-        }
+fn parse_kind(kind: &str, client: &str) -> Result<SessionKind, StoreError> {
+    match (kind, client) {
+        ("jwt", "browser") => Ok(SessionKind::Jwt),
+        ("cookie", "browser") => Ok(SessionKind::Cookie),
+        ("jwt", "native") => Ok(SessionKind::Native),
+        other => Err(StoreError::Corrupt(format!("session kind {other:?}"))),
     }
 }
 
@@ -93,6 +89,7 @@ struct SessionRow {
     id: String,
     user_id: String,
     kind: String,
+    client: String,
     secret_hash: String,
     parent_hash: Option<String>,
     sealed_successor: Option<String>,
@@ -120,7 +117,7 @@ impl TryFrom<SessionRow> for SessionRecord {
         Ok(SessionRecord {
             id: parse_uuid(&r.id)?,
             user_id: parse_uuid(&r.user_id)?,
-            kind: SessionKind::parse(&r.kind)?,
+            kind: parse_kind(&r.kind, &r.client)?,
             secret_hash: r.secret_hash,
             parent_hash: r.parent_hash,
             sealed_successor: r.sealed_successor,
@@ -182,7 +179,7 @@ fn one<R, T: TryFrom<R, Error = StoreError>>(row: Option<R>) -> Result<Option<T>
 
 macro_rules! session_columns {
     () => {
-        "s.id, s.user_id, s.kind, s.secret_hash, s.parent_hash, s.sealed_successor, s.rotated_at, \
+        "s.id, s.user_id, s.kind, s.client, s.secret_hash, s.parent_hash, s.sealed_successor, s.rotated_at, \
          s.generation, s.csrf_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.expires_at, \
          s.revoked_at, s.user_agent, s.ip, s.keyed_role"
     };
@@ -290,6 +287,24 @@ impl Db {
         .fetch_optional(&self.pool)
         .await?;
         one(row)
+    }
+
+    /// `LATCHKEY_ADMIN_AUTH=session`: records an admin-area request of a live
+    /// cookie session, if its last admin-area request or its last full
+    /// authentication was at or after `since` (the idle timeout); false,
+    /// with nothing written, otherwise.
+    pub async fn touch_admin_area(&self, id: Uuid, now: i64, since: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET admin_seen_at = $1 \
+             WHERE id = $2 AND kind = 'cookie' AND revoked_at IS NULL \
+             AND (COALESCE(authenticated_at, created_at) >= $3 OR admin_seen_at >= $3)",
+        )
+        .bind(now)
+        .bind(id.to_string())
+        .bind(since)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// The cookie session whose id hashes to `secret_hash`, with its user's
@@ -468,12 +483,12 @@ pub(super) async fn insert_session(
     let user_id = new.user_id.to_string();
     sqlx::query(
         "INSERT INTO sessions (id, user_id, kind, secret_hash, csrf_hash, sealed_successor, created_at, \
-         last_seen_at, authenticated_at, idle_expires_at, expires_at, user_agent, ip, keyed_role) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9, $10, $11, $12)",
+         last_seen_at, authenticated_at, idle_expires_at, expires_at, user_agent, ip, keyed_role, client) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&id)
     .bind(&user_id)
-    .bind(new.kind.as_str())
+    .bind(kind_columns(new.kind).0)
     .bind(new.secret_hash)
     .bind(new.csrf_hash)
     .bind(new.sealed_csrf)
@@ -483,10 +498,11 @@ pub(super) async fn insert_session(
     .bind(new.user_agent)
     .bind(new.ip)
     .bind(role.as_str())
+    .bind(kind_columns(new.kind).1)
     .execute(&mut *conn)
     .await
     .map_err(StoreError::from_sqlx)?;
-    if new.kind == SessionKind::Jwt {
+    if new.kind.uses_refresh_tokens() {
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, session_id, generation, issued_at) VALUES ($1, $2, 0, $3)",
         )

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use crate::common::{Backend, GOOD_PASSWORD, REFRESH_COOKIE, TestDb, bare_client, set_cookie};
 use serde_json::json;
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
-fn start(db: &TestDb, port: u16) -> Server {
+pub(crate) fn start(db: &TestDb, port: u16) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(["serve"])
         .env("DATABASE_URL", &db.url)
@@ -38,7 +38,7 @@ fn start(db: &TestDb, port: u16) -> Server {
     }
 }
 
-async fn wait_up(base: &str) {
+pub(crate) async fn wait_up(base: &str) {
     for _ in 0..100 {
         if let Ok(r) = bare_client().get(format!("{base}/api/health")).send().await
             && r.status() == 200

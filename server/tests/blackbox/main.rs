@@ -7,6 +7,8 @@
 mod common;
 
 mod admin_api;
+mod admin_area;
+mod api_keys;
 mod auth_api;
 mod cli;
 mod crash;
@@ -14,6 +16,7 @@ mod email;
 mod engine;
 mod foundation;
 mod mfa;
+mod native;
 mod openapi;
 mod passkeys;
 mod replicas;

@@ -42,19 +42,19 @@ async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> reqwest::R
 }
 
 /// The authenticator app: the secret it was given at enrolment.
-struct App {
+pub(crate) struct App {
     secret: Vec<u8>,
 }
 
 impl App {
     /// The code it shows now, by the server's clock.
-    fn code(&self, app: &TestApp) -> String {
+    pub(crate) fn code(&self, app: &TestApp) -> String {
         factors::code_at(&self.secret, (app.clock.now_ms() / 1000) as u64).unwrap()
     }
 }
 
 /// Enrols and confirms an authenticator app; returns it and the recovery codes.
-async fn enrol(app: &TestApp, token: &str) -> (App, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, token: &str) -> (App, Vec<String>) {
     let response = post(app, "/api/me/mfa/totp", token, json!({})).await;
     assert_eq!(response.status(), 200);
     let enrolment: Value = response.json().await.unwrap();

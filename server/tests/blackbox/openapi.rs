@@ -78,6 +78,11 @@ async fn the_document_lists_the_contracts_routes(backend: Backend) {
         "POST /api/me/reauth/passkey/options",
         "POST /api/me/reauth/passkey",
         "DELETE /api/admin/users/{id}/mfa",
+        "GET /api/me/api-keys",
+        "POST /api/me/api-keys",
+        "DELETE /api/me/api-keys/{id}",
+        "GET /api/admin/users/{id}/api-keys",
+        "DELETE /api/admin/api-keys/{id}",
         "GET /api/admin/users",
         "PATCH /api/admin/users/{id}",
         "GET /api/admin/users/{id}/sessions",
@@ -162,7 +167,7 @@ async fn every_protected_operation_refuses_a_missing_credential(backend: Backend
     }
     assert_eq!(
         (protected, optional),
-        (28, 2),
+        (33, 2),
         "the count of protected operations changed: update this test"
     );
 }
