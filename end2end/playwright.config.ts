@@ -27,6 +27,10 @@ const verifiedSessionURL = url(5);
 // relying party): these two servers are reached as localhost.
 const passkeyJwtURL = `http://localhost:${port + 6}`;
 const passkeySessionURL = `http://localhost:${port + 7}`;
+// The admin area on a session cookie of its own (LATCHKEY_ADMIN_AUTH=session),
+// under an app in either mode.
+const adminSessionJwtURL = url(8);
+const adminSessionSessionURL = url(9);
 // A real development mail server (npm maildev): SMTP for the servers, a
 // REST API for the tests to read what was sent.
 const MAILDEV_SMTP_PORT = port + 20;
@@ -66,7 +70,7 @@ function server(url: string, name: string, env: Record<string, string> = {}) {
 }
 
 /** Specs written for one particular server, outside the jwt × session matrix. */
-const SINGLE_SERVER_SPECS = /\.(short-ttl|stateless|verified|passkey)\.spec\.ts$/;
+const SINGLE_SERVER_SPECS = /\.(short-ttl|stateless|verified|passkey|admin-session)\.spec\.ts$/;
 
 export default defineConfig<{ authMode: AuthMode }>({
   testDir: "./tests",
@@ -116,6 +120,17 @@ export default defineConfig<{ authMode: AuthMode }>({
       testMatch: /\.passkey\.spec\.ts$/,
       use: { baseURL: passkeySessionURL, authMode: "session" },
     },
+    // The admin area takes a session cookie of its own, in both app modes.
+    {
+      name: "admin-session-jwt",
+      testMatch: /\.admin-session\.spec\.ts$/,
+      use: { baseURL: adminSessionJwtURL, authMode: "jwt" },
+    },
+    {
+      name: "admin-session-session",
+      testMatch: /\.admin-session\.spec\.ts$/,
+      use: { baseURL: adminSessionSessionURL, authMode: "session" },
+    },
   ],
   webServer: [
     {
@@ -142,5 +157,10 @@ export default defineConfig<{ authMode: AuthMode }>({
     }),
     server(passkeyJwtURL, "passkey-jwt"),
     server(passkeySessionURL, "passkey-session", { LATCHKEY_AUTH_MODE: "session" }),
+    server(adminSessionJwtURL, "admin-session-jwt", { LATCHKEY_ADMIN_AUTH: "session" }),
+    server(adminSessionSessionURL, "admin-session-session", {
+      LATCHKEY_ADMIN_AUTH: "session",
+      LATCHKEY_AUTH_MODE: "session",
+    }),
   ],
 });

@@ -96,15 +96,31 @@ impl Reply {
 /// Sends an authenticated request: the credential from the auth store
 /// (the access token, or in session mode the CSRF token beside the
 /// cookie), one renewal and one retry on `invalid_token`.
+///
+/// An admin request on a server whose admin area keeps a session of its own
+/// goes out with that session's credential instead (`auth::admin`), and a
+/// refusal from the area closes it.
 pub async fn call_raw(auth: AuthStore, request: ApiRequest) -> Result<Reply, ApiFailure> {
+    let admin = request.path.starts_with("/api/admin/");
+    if admin && let Some(credential) = auth.admin_credential()? {
+        let answer = transport::send(&request, Some(&credential)).await;
+        if let Err(failure) = &answer {
+            auth.admin_refused(failure);
+        }
+        return answer;
+    }
     let credential = auth.usable_credential().await?;
-    match transport::send(&request, Some(&credential)).await {
+    let answer = match transport::send(&request, Some(&credential)).await {
         Err(failure) if failure.code() == Some(ErrorCode::InvalidToken) => {
             let credential = auth.renew_rejected(&credential).await?;
             transport::send(&request, Some(&credential)).await
         }
         other => other,
+    };
+    if admin && let Err(failure) = &answer {
+        auth.admin_refused(failure);
     }
+    answer
 }
 
 /// An authenticated call that answers with a JSON body.

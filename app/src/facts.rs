@@ -1,12 +1,13 @@
 //! What the server tells the page about its configuration: which
-//! credential the app uses (`LATCHKEY_AUTH_MODE`) and how Bearer tokens are
-//! checked (`LATCHKEY_ACCESS_CHECK`).
+//! credential the app uses (`LATCHKEY_AUTH_MODE`), how Bearer tokens are
+//! checked (`LATCHKEY_ACCESS_CHECK`) and what the admin area takes
+//! (`LATCHKEY_ADMIN_AUTH`).
 //!
 //! The server provides [`ServerFacts`] as context while rendering; the shell
 //! writes them into `<meta>` tags, and the browser reads them back from
 //! there, so both sides render the same thing.
 
-pub use latchkey_types::{AccessCheck, AuthMode};
+pub use latchkey_types::{AccessCheck, AdminAuth, AuthMode};
 use leptos::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub struct ServerFacts {
     /// Whether this server offers passkeys (its public origin has a domain
     /// name; browsers refuse passkeys on an IP address).
     pub passkeys: bool,
+    /// What the admin area takes (`LATCHKEY_ADMIN_AUTH`).
+    pub admin_auth: AdminAuth,
 }
 
 impl Default for ServerFacts {
@@ -30,6 +33,7 @@ impl Default for ServerFacts {
             password_min_chars: 15,
             session_cookie: "__Host-latchkey-session".into(),
             passkeys: false,
+            admin_auth: AdminAuth::default(),
         }
     }
 }
@@ -39,6 +43,7 @@ const CHECK_META: &str = "latchkey-access-check";
 const MIN_CHARS_META: &str = "latchkey-password-min-chars";
 const COOKIE_META: &str = "latchkey-session-cookie";
 const PASSKEYS_META: &str = "latchkey-passkeys";
+const ADMIN_META: &str = "latchkey-admin-auth";
 
 /// The facts of the server that rendered this page.
 pub fn server_facts() -> ServerFacts {
@@ -62,6 +67,7 @@ pub fn FactsMeta() -> impl IntoView {
         <meta name=MIN_CHARS_META content=facts.password_min_chars.to_string()/>
         <meta name=COOKIE_META content=facts.session_cookie/>
         <meta name=PASSKEYS_META content=if facts.passkeys { "on" } else { "off" }/>
+        <meta name=ADMIN_META content=facts.admin_auth.as_str()/>
     }
 }
 
@@ -87,5 +93,8 @@ fn read_meta() -> ServerFacts {
             .unwrap_or(defaults.password_min_chars),
         session_cookie: read(COOKIE_META).unwrap_or(defaults.session_cookie),
         passkeys: read(PASSKEYS_META).is_some_and(|p| p == "on"),
+        admin_auth: read(ADMIN_META)
+            .and_then(|a| AdminAuth::parse(&a))
+            .unwrap_or(defaults.admin_auth),
     }
 }

@@ -125,7 +125,7 @@ export async function screenshot(page: Page, name: string) {
  * password on standard input). There are no default accounts.
  */
 /** An administrator on the server named `server` (a mode's, or "short-ttl"). */
-export function createAdmin(server: AuthMode | "short-ttl", email: string, password = PASSWORD) {
+export function createAdmin(server: AuthMode | "short-ttl" | `admin-session-${AuthMode}`, email: string, password = PASSWORD) {
   execFileSync(LATCHKEY_BIN, ["user", "create", "--email", email, "--role", "admin"], {
     input: password,
     env: { ...process.env, DATABASE_URL: serverDatabase(server), RUST_LOG: "warn" },

@@ -18,6 +18,9 @@ pub enum ApiFailure {
     Network,
     /// The call needs a session and this tab has none.
     SignedOut,
+    /// An admin request while the admin area's own session is closed
+    /// (`LATCHKEY_ADMIN_AUTH=session`): enter it first.
+    AdminClosed,
     /// Not the server: the browser could not do its part of the exchange
     /// (a passkey prompt cancelled, a browser without passkeys). The text
     /// says what happened, for the person.
@@ -93,6 +96,7 @@ impl ApiFailure {
             }
             ApiFailure::Network => "Can't reach Latchkey. Check your connection and try again.".into(),
             ApiFailure::SignedOut => "You are signed out. Please sign in again.".into(),
+            ApiFailure::AdminClosed => "Enter the admin area first.".into(),
             ApiFailure::Browser(text) => text.clone(),
         }
     }

@@ -5,6 +5,7 @@
 //! `session` holds the user's actions (sign in, register, sign out),
 //! `renew` the silent refresh, `tabs` the coordination between tabs.
 
+mod admin;
 mod renew;
 mod session;
 mod status;
@@ -14,6 +15,7 @@ pub mod token;
 use latchkey_types::User;
 use leptos::prelude::*;
 
+pub use admin::AdminArea;
 pub use session::Registration;
 pub use status::{
     Access, AccessToken, AuthStatus, Credential, Grant, Outcome, RefreshEvent, SignedIn, SignedOutReason, Trigger,
@@ -34,13 +36,16 @@ pub struct AuthStore {
     access: Memo<Access>,
     user: Memo<Option<User>>,
     timer: StoredValue<Option<TimeoutHandle>>,
+    /// The admin area's own session, where the server keeps one.
+    admin: RwSignal<AdminArea>,
 }
 
 /// Creates the store and makes it available to every component below.
 pub fn provide_auth() -> AuthStore {
     let status = RwSignal::new(AuthStatus::Unknown);
+    let mode = server_facts().auth_mode;
     let store = AuthStore {
-        mode: server_facts().auth_mode,
+        mode,
         status,
         history: RwSignal::new(Vec::new()),
         access: Memo::new(move |_| status.with(|s| Access::from(s))),
@@ -51,6 +56,7 @@ pub fn provide_auth() -> AuthStore {
             })
         }),
         timer: StoredValue::new(None),
+        admin: RwSignal::new(AdminArea::initial(mode)),
     };
     provide_context(store);
     store

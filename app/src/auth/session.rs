@@ -123,6 +123,7 @@ impl AuthStore {
                 Err(failure) if failure.is(ErrorCode::InvalidRefreshToken) || failure.is(ErrorCode::InvalidToken) => {}
                 Err(failure) => return Err(failure),
             }
+            store.leave_admin_area().await;
             store.end(SignedOutReason::SignedOut, true);
             Ok(())
         })
@@ -139,6 +140,7 @@ impl AuthStore {
     /// Drops the credential and stops renewing; optionally tells the other tabs.
     pub(super) fn end(&self, reason: SignedOutReason, tell_other_tabs: bool) {
         self.cancel_renewal();
+        self.admin.set(super::AdminArea::initial(self.mode));
         self.status.set(AuthStatus::SignedOut(reason));
         if tell_other_tabs {
             tabs::broadcast(&TabMessage::SignedOut { reason });

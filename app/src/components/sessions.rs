@@ -146,6 +146,8 @@ fn SessionRow(
                 <p class="session-device">
                     {device_name}
                     {session.current.then(|| view! { <span class="badge">"This browser"</span> })}
+                    {(session.kind == latchkey_types::SessionKind::Native)
+                        .then(|| view! { <span class="badge" title="A mobile or desktop app, or a command-line tool">"app"</span> })}
                 </p>
                 <p class="muted session-meta">
                     {session.ip.clone().map(|ip| format!("{ip} · "))}

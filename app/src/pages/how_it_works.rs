@@ -1,7 +1,8 @@
 //! "How it works": the mode and access check this server runs, this tab's
 //! own credential (the access token decoded, or the session cookie and its
 //! CSRF token), its refresh history, proof that the cookie is out of the
-//! page's reach, a live revocation demonstration, and the trade-offs.
+//! page's reach, a live revocation demonstration, which strategy each area
+//! and kind of client uses, and the trade-offs.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use leptos_meta::Title;
 use crate::auth::{AccessToken, AuthStatus, Credential, use_auth};
 use crate::browser::{document_cookie, local_time, now_ms};
 use crate::components::gate::RequireAuth;
-use crate::facts::{AccessCheck, AuthMode, server_facts};
+use crate::facts::{AccessCheck, AdminAuth, AuthMode, server_facts};
 use crate::format::countdown;
 
 mod demo;
@@ -32,6 +33,7 @@ pub fn HowItWorksPage() -> impl IntoView {
                 }}
                 <CookiePanel/>
                 <demo::RevocationDemo/>
+                <Strategies/>
                 <TradeOffs/>
                 <Factors/>
             </div>
@@ -82,6 +84,73 @@ fn ServerSettings() -> impl IntoView {
             <p class="muted">
                 "Session cookies are always looked up in the database; the access check applies to Bearer tokens."
             </p>
+        </section>
+    }
+}
+
+/// The article's "which to choose", as this server answers it: each area
+/// and kind of client, the credential it takes here, and why.
+#[component]
+fn Strategies() -> impl IntoView {
+    let facts = server_facts();
+    let app = match facts.auth_mode {
+        AuthMode::Jwt => "JWT: a 5-minute access token in memory, renewed through the HttpOnly refresh cookie",
+        AuthMode::Session => "a session cookie (HttpOnly) and a CSRF token",
+    };
+    let (admin, admin_why) = match (facts.admin_auth, facts.auth_mode) {
+        (AdminAuth::Session, _) => (
+            "a session cookie of its own, entered with your password and closed after a short time without use",
+            "A dashboard that can change anyone's account is where a stolen credential does the most harm: a \
+             server-side session is refused the moment it ends, idles out quickly, and cannot leave the browser \
+             as a bearer token can.",
+        ),
+        (AdminAuth::Same, AuthMode::Jwt) => (
+            "the same access tokens as the app",
+            "This server runs the admin area on the app's own credential (LATCHKEY_ADMIN_AUTH=same); with \
+             LATCHKEY_ADMIN_AUTH=session it would take a session cookie of its own instead.",
+        ),
+        (AdminAuth::Same, AuthMode::Session) => (
+            "the same session cookie as the app",
+            "Sessions already: revoked at once, looked up on every request.",
+        ),
+    };
+    let app_why = match facts.auth_mode {
+        AuthMode::Jwt => {
+            "Checked without a database read on every request (the revocation set covers logouts), \
+                          and the token never touches storage a script can read."
+        }
+        AuthMode::Session => "The classic browser model: nothing for a script to steal, refused at once when it ends.",
+    };
+    view! {
+        <section class="card" aria-labelledby="strategies-heading" data-testid="strategies">
+            <h2 id="strategies-heading">"Which credential each area uses"</h2>
+            <table class="strategies">
+                <thead><tr><th scope="col">"Area"</th><th scope="col">"Credential here"</th><th scope="col">"Why"</th></tr></thead>
+                <tbody>
+                    <tr data-testid="strategy-app">
+                        <th scope="row">"This app's pages and your account"</th>
+                        <td>{app}</td>
+                        <td>{app_why}</td>
+                    </tr>
+                    <tr data-testid="strategy-admin">
+                        <th scope="row">"The admin area"</th>
+                        <td>{admin}</td>
+                        <td>{admin_why}</td>
+                    </tr>
+                    <tr>
+                        <th scope="row">"Mobile and desktop apps, command-line tools"</th>
+                        <td>"JWT access tokens, with the refresh token in the response body"</td>
+                        <td>"They cannot hold an HttpOnly cookie, and they call many APIs: a token travels; the refresh \
+                             token still rotates and can be revoked from your session list."</td>
+                    </tr>
+                    <tr>
+                        <th scope="row">"Scripts and services"</th>
+                        <td>"Personal API keys (Security page)"</td>
+                        <td>"No one is there to sign in: a long-lived key, read-only if you like, checked against the \
+                             database on every request so revoking it takes effect at once."</td>
+                    </tr>
+                </tbody>
+            </table>
         </section>
     }
 }

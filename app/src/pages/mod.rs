@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod api_keys;
 pub mod home;
 pub mod how_it_works;
 pub mod login;

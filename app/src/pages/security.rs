@@ -1,10 +1,11 @@
 //! Security: change the password (which signs out every other session),
-//! two-step sign-in, passkeys, and the sessions this account has.
+//! two-step sign-in, passkeys, API keys, and the sessions this account has.
 
 use latchkey_types::ChangePasswordRequest;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::api_keys::ApiKeys;
 use super::passkeys::Passkeys;
 use super::two_factor::{Factors, TwoFactor};
 use crate::api::{self, ApiRequest};
@@ -36,6 +37,7 @@ fn Sections() -> impl IntoView {
             <ChangePassword changed=sessions_changed/>
             <TwoFactor factors changed=sessions_changed/>
             <Passkeys factors changed=sessions_changed/>
+            <ApiKeys/>
             <Sessions changed=sessions_changed.read_only()/>
         </div>
     }

@@ -1,4 +1,5 @@
-//! One user's live sessions, each revocable by the administrator.
+//! One user's live sessions and API keys, each revocable by the
+//! administrator.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -8,6 +9,7 @@ use uuid::Uuid;
 use super::AdminTabs;
 use crate::components::gate::RequireAdmin;
 use crate::components::sessions::{SessionScope, Sessions};
+use crate::pages::api_keys::{ApiKeys, KeyScope};
 
 #[component]
 pub fn AdminUserSessionsPage() -> impl IntoView {
@@ -24,8 +26,11 @@ pub fn AdminUserSessionsPage() -> impl IntoView {
                 <h1>"Sessions of " {email}</h1>
                 <AdminTabs/>
                 {move || match user() {
-                    Some(id) => view! { <Sessions changed=unchanged.read_only() scope=SessionScope::OfUser(id)/> }
-                        .into_any(),
+                    Some(id) => view! {
+                        <Sessions changed=unchanged.read_only() scope=SessionScope::OfUser(id)/>
+                        <ApiKeys scope=KeyScope::OfUser(id)/>
+                    }
+                    .into_any(),
                     None => view! { <p class="alert" role="alert">"That is not a user id."</p> }.into_any(),
                 }}
             </div>
