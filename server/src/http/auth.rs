@@ -115,7 +115,7 @@ pub async fn register(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in; the refresh cookie is set (a native client gets `refresh_token` in the body instead).", body = TokenResponse,
-            headers(("Set-Cookie" = String, description = "The refresh cookie."))),
+            headers(("Set-Cookie" = String, description = "The refresh cookie; none for a native client."))),
         (status = 400, description = "`bad_request`: a native sign-in that carries a Latchkey cookie", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: unknown email, wrong password or disabled account alike", body = ErrorBody),
         (status = 403, description = "`email_unverified`: the password is right, but this server signs in only verified addresses (ask for a link with `POST /api/auth/email/resend`)", body = ErrorBody),
@@ -180,7 +180,7 @@ fn presented_refresh(
     security((), ("refresh" = [])),
     responses(
         (status = 200, description = "A new access token; the rotated refresh cookie is set (a native client gets the rotated `refresh_token` in the body).", body = TokenResponse,
-            headers(("Set-Cookie" = String, description = "The rotated refresh cookie."))),
+            headers(("Set-Cookie" = String, description = "The rotated refresh cookie; none for a native client."))),
         (status = 204, description = "No refresh token was sent: nothing to renew (a signed-out browser's page load)."),
         (status = 400, description = "`bad_request`: a body token and a cookie together", body = ErrorBody),
         (status = 401, description = "`invalid_refresh_token`: unknown, malformed, expired, revoked or reused, or presented the other way than its session was started; the cookie is cleared", body = ErrorBody),

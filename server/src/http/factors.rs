@@ -29,7 +29,7 @@ use crate::store::sessions::SessionKind;
     request_body = MfaVerifyRequest,
     responses(
         (status = 200, description = "Signed in; the refresh cookie is set (with `\"client\": \"native\"`, as for the sign-in that made the challenge, `refresh_token` is in the body instead).", body = TokenResponse,
-            headers(("Set-Cookie" = String, description = "The refresh cookie."))),
+            headers(("Set-Cookie" = String, description = "The refresh cookie; none for a native client."))),
         (status = 400, description = "`invalid_token`: the challenge is used, expired (5 minutes), unknown, or was made for the other kind of client: sign in again", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: the code is wrong or was used already (the challenge still works)", body = ErrorBody),
         (status = 422, description = "`validation_failed`: neither or both of `code` and `passkey`, or a `passkey.credential` that is not a WebAuthn answer", body = ErrorBody),

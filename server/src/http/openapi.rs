@@ -17,7 +17,8 @@
 //! It also names the credentials after this server's configuration (the
 //! cookie names differ with `LATCHKEY_COOKIE_SECURE`) and marks every
 //! documented response header as required, so a client (or schemathesis)
-//! may rely on `Retry-After` and `Set-Cookie` being there.
+//! may rely on `Retry-After` and `Set-Cookie` being there — except the
+//! refresh cookie where a native client gets its token in the body.
 
 use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
@@ -163,10 +164,18 @@ fn add_shared_responses(path: &str, method: &str, operation: &mut Value) {
     for response in responses.values_mut() {
         let headers = response.get_mut("headers").and_then(Value::as_object_mut);
         for header in headers.into_iter().flat_map(Map::values_mut) {
-            header["required"] = Value::Bool(true);
+            // A native client's sign-in gets its refresh token in the body.
+            let optional = header["description"]
+                .as_str()
+                .is_some_and(|d| d.contains(NATIVE_GETS_NO_COOKIE));
+            header["required"] = Value::Bool(!optional);
         }
     }
 }
+
+/// How a `Set-Cookie` header's description says it is absent for a native
+/// client (the only response header that is not always there).
+const NATIVE_GETS_NO_COOKIE: &str = "none for a native client";
 
 fn error_response(description: &str) -> Value {
     json!({

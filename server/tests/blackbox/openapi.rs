@@ -105,6 +105,20 @@ async fn the_document_lists_the_contracts_routes(backend: Backend) {
     assert_eq!(schemes["refresh"]["name"], app.state.settings.refresh_cookie.as_str());
     assert_eq!(schemes["csrf"]["name"], "X-CSRF-Token");
 
+    // Response headers are promised, except the refresh cookie that a
+    // native client's sign-in does without.
+    let set_cookie = |path: &str| doc["paths"][path]["post"]["responses"]["200"]["headers"]["Set-Cookie"].clone();
+    for path in ["/api/auth/login", "/api/auth/refresh", "/api/auth/mfa/verify"] {
+        assert_eq!(set_cookie(path)["required"], false, "{path}");
+    }
+    for path in [
+        "/api/session/login",
+        "/api/auth/passkey/login",
+        "/api/session/mfa/verify",
+    ] {
+        assert_eq!(set_cookie(path)["required"], true, "{path}");
+    }
+
     for (method, path, operation) in operations(&doc) {
         let responses = operation["responses"].as_object().unwrap();
         let has = |status: &str| responses.contains_key(status);
