@@ -3,11 +3,13 @@
 //! cookie (its row read, live, its user enabled). The HTTP edge extracts
 //! the raw credential and asks here; `Principal` is the answer.
 
+use std::sync::Arc;
+
 use latchkey_types::{AccessCheck, AdminAuth, ApiKeyScope, Role};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use super::caches::VerifiedClaims;
+use super::caches::{SessionRead, VerifiedClaims};
 use super::engine::Engine;
 use super::error::{AuthError, AuthResult};
 use super::revocations::MAX_LAG_MS;
@@ -31,7 +33,7 @@ pub struct Principal {
 pub enum Credential {
     Bearer,
     /// The session cookie's value and the row it named.
-    SessionCookie(SecretString, Box<SessionWithUser>),
+    SessionCookie(SecretString, Arc<SessionWithUser>),
     /// A personal API key (`auth::api_keys`).
     ApiKey {
         key_id: Uuid,
@@ -101,32 +103,45 @@ impl Engine {
     pub async fn authenticate_session_cookie(&self, secret: SecretString) -> AuthResult<Principal> {
         let now = self.now();
         let secret_hash = hash_token(secret.expose_secret());
-        let found = match self.sessions.cookie(&secret_hash, now).filter(|s| self.unrevoked(s)) {
-            Some(found) => found,
+        let (found, read_at) = match self
+            .sessions
+            .cookie(&secret_hash, now)
+            .filter(|read| self.still_current(read))
+        {
+            Some(read) => (read.found, read.read_at),
             None => {
+                // Taken before the read: a change the feed sees from now on
+                // may be one this read missed.
+                let read_at = now_ms();
                 let found = self
                     .db
                     .find_cookie_session(&secret_hash)
                     .await?
                     .filter(|s| s.is_live(now))
                     .ok_or(AuthError::InvalidToken)?;
-                self.sessions.keep_cookie(&secret_hash, &found, now);
-                found
+                let found = Arc::new(found);
+                self.sessions.keep_cookie(&secret_hash, found.clone(), read_at, now);
+                (found, read_at)
             }
         };
-        let found = self.touch_if_due(&secret_hash, found).await?;
+        let found = self.touch_if_due(&secret_hash, found, read_at).await?;
         Ok(Principal {
             user_id: found.session.user_id,
             session_id: found.session.id,
             role: effective_role(&found),
-            credential: Credential::SessionCookie(secret, Box::new(found)),
+            credential: Credential::SessionCookie(secret, found),
         })
     }
 
     /// Sliding renewal: pushes the idle end forward, at most once per tenth
     /// of the idle lifetime (and at least once a minute) so a busy session
     /// does not cost a write per request.
-    async fn touch_if_due(&self, secret_hash: &str, mut found: SessionWithUser) -> AuthResult<SessionWithUser> {
+    async fn touch_if_due(
+        &self,
+        secret_hash: &str,
+        found: Arc<SessionWithUser>,
+        read_at: i64,
+    ) -> AuthResult<Arc<SessionWithUser>> {
         let now = self.now();
         let idle_ms = self.settings.refresh_idle.as_millis() as i64;
         if now - found.session.last_seen_at < (idle_ms / 10).clamp(1, 60_000) {
@@ -135,17 +150,23 @@ impl Engine {
         let idle_expires_at = (now + idle_ms).min(found.session.expires_at);
         self.db.touch_session(found.session.id, now, idle_expires_at).await?;
         // The cached read learns the write, so the next request does not
-        // write again.
-        found.session.last_seen_at = now;
-        found.session.idle_expires_at = idle_expires_at;
-        self.sessions.keep_cookie(secret_hash, &found, now);
-        Ok(found)
+        // write again (it is still the read it was: the feed judges it by
+        // when that began).
+        let mut touched = SessionWithUser::clone(&found);
+        touched.session.last_seen_at = now;
+        touched.session.idle_expires_at = idle_expires_at;
+        let touched = Arc::new(touched);
+        self.sessions.keep_cookie(secret_hash, touched.clone(), read_at, now);
+        Ok(touched)
     }
 
-    /// A cached session read may answer only while the revoked-session set
-    /// is current and does not name it; otherwise the database decides.
-    fn unrevoked(&self, found: &SessionWithUser) -> bool {
-        self.revocations.check(&found.session.id, now_ms(), MAX_LAG_MS) == Some(false)
+    /// A cached session read may answer only while the revocation feed is
+    /// current and names neither the session's revocation nor a change of
+    /// it since the read began; otherwise the database decides.
+    fn still_current(&self, read: &SessionRead) -> bool {
+        self.revocations
+            .read_is_current(&read.found.session.id, read.read_at, now_ms(), MAX_LAG_MS)
+            == Some(true)
     }
 
     /// Gives the caller's cookie session a new id (after a privilege change

@@ -16,17 +16,20 @@
 //!   at once; another replica's change shows here within that time.
 //!
 //! - [`SessionCache`]: cookie sessions as last read, so a busy session
-//!   costs one read a second instead of one per request. (Bearer
-//!   `session-lookup` is not cached: that setting means the row decides
-//!   every request, on every server, even for a change made behind the
-//!   API's back.) An entry is used only while it is
-//!   under [`SESSION_TTL_MS`] old, says the session is live, and the
-//!   revoked-session set (this server's own revocations at once, the other
-//!   replicas' within a second, stale means no) does not name it;
-//!   otherwise the database decides. A user's change made here drops every
-//!   entry (`Engine::user_changed`).
+//!   costs one read every [`SESSION_TTL_MS`] instead of one per request.
+//!   (Bearer `session-lookup` is not cached: that setting means the row
+//!   decides every request, on every server.) An entry is used only while
+//!   it says the session is live and the revocation feed is current and
+//!   names neither a revocation of the session nor a change made after the
+//!   read (a new id, the user's role or status: `sessions.changed_at`, kept
+//!   by database triggers) — this server's own at once, the other
+//!   replicas' within a second, a stale feed means no; otherwise the
+//!   database decides. A user's change made here drops every entry
+//!   (`Engine::user_changed`).
 //!
 //! All are bounded by entry count (S3-FIFO eviction, `quick_cache`).
+
+use std::sync::Arc;
 
 use latchkey_types::{AccessClaims, Role, User};
 use quick_cache::sync::Cache;
@@ -135,18 +138,28 @@ impl UserCache {
     }
 }
 
-/// How long a session read may stand in for the database: the bound on how
-/// stale another replica's non-revoking change (a promotion, a new email)
-/// can look here. Revocations do not wait for it.
-pub const SESSION_TTL_MS: i64 = 1_000;
+/// How long a session read may stand in for the database at most. What
+/// would make it stale reaches every server through the revocation feed,
+/// which drops it sooner; the bound is for what the feed cannot see (a
+/// session's idle end slid by another server is only ever earlier here,
+/// and then the database decides).
+pub const SESSION_TTL_MS: i64 = 30_000;
+
+/// A cached cookie-session read: shared, not copied, by the requests it
+/// answers.
+#[derive(Clone)]
+pub struct SessionRead {
+    pub found: Arc<SessionWithUser>,
+    /// When the read began, by this server's wall clock (what the
+    /// revocation feed's sightings compare with).
+    pub read_at: i64,
+    /// When it was kept, by the engine's clock (the TTL's).
+    kept_at: i64,
+}
 
 pub struct SessionCache {
     /// Cookie sessions by the SHA-256 (hex) of their secret.
-    by_secret: Cache<Box<str>, (SessionWithUser, i64)>,
-}
-
-fn fresh((found, fetched_at): (SessionWithUser, i64), now_ms: i64) -> Option<SessionWithUser> {
-    (now_ms - fetched_at < SESSION_TTL_MS && now_ms >= fetched_at && found.is_live(now_ms)).then_some(found)
+    by_secret: Cache<Box<str>, SessionRead>,
 }
 
 impl SessionCache {
@@ -156,14 +169,23 @@ impl SessionCache {
         }
     }
 
-    /// A live cookie session read within the TTL (revocation is the
-    /// caller's check).
-    pub fn cookie(&self, secret_hash: &str, now_ms: i64) -> Option<SessionWithUser> {
-        fresh(self.by_secret.get(secret_hash)?, now_ms)
+    /// A live cookie session read within the TTL (whether the feed still
+    /// stands behind it is the caller's check).
+    pub fn cookie(&self, secret_hash: &str, now_ms: i64) -> Option<SessionRead> {
+        let read = self.by_secret.get(secret_hash)?;
+        let young = now_ms >= read.kept_at && now_ms - read.kept_at < SESSION_TTL_MS;
+        (young && read.found.is_live(now_ms)).then_some(read)
     }
 
-    pub fn keep_cookie(&self, secret_hash: &str, found: &SessionWithUser, now_ms: i64) {
-        self.by_secret.insert(secret_hash.into(), (found.clone(), now_ms));
+    /// Keeps a read begun at `read_at` (wall clock), at `now_ms` (engine
+    /// clock).
+    pub fn keep_cookie(&self, secret_hash: &str, found: Arc<SessionWithUser>, read_at: i64, now_ms: i64) {
+        let read = SessionRead {
+            found,
+            read_at,
+            kept_at: now_ms,
+        };
+        self.by_secret.insert(secret_hash.into(), read);
     }
 
     /// A cookie whose secret was replaced (re-keyed) or ended.
@@ -244,32 +266,37 @@ mod tests {
     }
 
     #[test]
-    fn a_session_read_answers_for_a_second_and_only_while_live() {
+    fn a_session_read_answers_within_the_ttl_and_only_while_live() {
         let cache = SessionCache::new(16);
-        let live = session(50_000);
-        cache.keep_cookie("hash", &live, 10_000);
-        assert!(cache.cookie("hash", 10_999).is_some());
-        assert!(cache.cookie("hash", 11_000).is_none(), "older than the TTL");
+        let keep = |hash: &str, s: SessionWithUser| cache.keep_cookie(hash, Arc::new(s), 7, 10_000);
+        keep("hash", session(50_000));
+        let hit = cache
+            .cookie("hash", 10_000 + SESSION_TTL_MS - 1)
+            .expect("within the TTL");
+        assert_eq!(hit.read_at, 7, "the read's wall-clock start comes back");
+        assert!(
+            cache.cookie("hash", 10_000 + SESSION_TTL_MS).is_none(),
+            "older than the TTL"
+        );
         assert!(cache.cookie("hash", 9_999).is_none(), "a clock that went back");
         assert!(cache.cookie("other", 10_500).is_none());
         // A read that says the session ended is never served: the database
         // decides again (the idle end may have moved since).
-        let idle = session(10_500);
-        cache.keep_cookie("idle", &idle, 10_000);
+        keep("idle", session(10_500));
         assert!(cache.cookie("idle", 10_400).is_some());
         assert!(cache.cookie("idle", 10_500).is_none());
         let mut revoked = session(50_000);
         revoked.session.revoked_at = Some(1);
-        cache.keep_cookie("revoked", &revoked, 10_000);
+        keep("revoked", revoked);
         assert!(cache.cookie("revoked", 10_001).is_none());
         let mut disabled = session(50_000);
         disabled.user_disabled = true;
-        cache.keep_cookie("disabled", &disabled, 10_000);
+        keep("disabled", disabled);
         assert!(cache.cookie("disabled", 10_001).is_none());
 
         cache.forget_cookie("hash");
         assert!(cache.cookie("hash", 10_500).is_none());
-        cache.keep_cookie("hash", &live, 10_000);
+        keep("hash", session(50_000));
         cache.clear();
         assert!(cache.cookie("hash", 10_500).is_none());
     }

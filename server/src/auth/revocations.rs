@@ -1,5 +1,7 @@
 //! Feeds the in-memory revoked-session set from the database, so a session
-//! revoked on any server is refused by every server within a second.
+//! revoked on any server is refused by every server within a second — and
+//! so is a cookie session's cached read once the session changed elsewhere
+//! (`sessions.changed_at`, stamped by triggers in the database).
 //!
 //! Each poll re-reads every revocation a live token could still name (the
 //! whole retention window), not just those since the last poll: a revoking
@@ -14,6 +16,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+use super::caches::SESSION_TTL_MS;
 use crate::config::Settings;
 use crate::core::clock::now_ms;
 use crate::core::revocation::RevocationSet;
@@ -31,20 +34,27 @@ pub const MAX_LAG_MS: i64 = 1_000;
 /// Margin for clock skew between the servers that revoke and this one.
 const SKEW_MS: i64 = 30_000;
 
-/// How far back a revocation still matters: the longest an access token
-/// issued before it can live, plus the skew margin.
+/// How far back a revocation or a change still matters: the longest an
+/// access token issued before it, or a cookie-session read made before it
+/// (`caches::SESSION_TTL_MS`), can still be used, plus the skew margin.
 fn window_ms(settings: &Settings) -> i64 {
-    settings.access_ttl.as_millis() as i64 + (DEFAULT_LEEWAY_SECS as i64) * 1000 + SKEW_MS
+    let token = settings.access_ttl.as_millis() as i64 + (DEFAULT_LEEWAY_SECS as i64) * 1000;
+    token.max(SESSION_TTL_MS) + SKEW_MS
 }
 
 pub fn new_set(settings: &Settings) -> Arc<RevocationSet> {
     Arc::new(RevocationSet::new(window_ms(settings)))
 }
 
-/// Loads every revocation a live token could still name.
+/// Loads every revocation a live token could still name, and every change
+/// of a cookie session a cached read could predate.
 pub async fn sync(db: &Db, set: &RevocationSet, window_ms: i64) -> anyhow::Result<()> {
     let started = now_ms();
     set.insert(db.revoked_since(started - window_ms).await?);
+    let changes = db.changed_since(started - window_ms).await?;
+    // Seen now, after the read returned: a change it found was committed
+    // before this instant, so a session read begun after it is current.
+    set.record_changes(changes, now_ms());
     set.mark_synced(started);
     Ok(())
 }

@@ -7,6 +7,13 @@
 //! The set is fed by local revocations at once and by a poll of the
 //! database (every replica sees the others' revocations); if the feed falls
 //! behind, `is_fresh` turns false and callers must fail closed.
+//!
+//! The same feed carries the cookie sessions that *changed* without ending
+//! (a new id after a privilege change, their user's role or status): a
+//! server may serve such a session from a read it made before the change
+//! only until the feed has seen the change. Each change is remembered with
+//! the time this server first saw it; a read is still good if it was made
+//! after that (`read_is_current`).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -24,6 +31,9 @@ pub struct RevocationSet {
 struct Inner {
     /// Session id → revoked at (ms).
     revoked: HashMap<Uuid, i64>,
+    /// Session id → (changed at, by the changing database's clock; when
+    /// this server first saw that change, by its own).
+    changed: HashMap<Uuid, (i64, i64)>,
     /// When the set last caught up with the database (ms).
     synced_at: i64,
 }
@@ -45,14 +55,43 @@ impl RevocationSet {
         self.write(|inner| inner.revoked.extend(sessions));
     }
 
+    /// Records changed sessions the feed read, as seen at `seen_at` (a time
+    /// after the read returned). A change seen before keeps its first
+    /// sighting: the feed re-reads its whole window every poll.
+    pub fn record_changes(&self, changes: impl IntoIterator<Item = (Uuid, i64)>, seen_at: i64) {
+        self.write(|inner| {
+            for (session, changed_at) in changes {
+                let entry = inner.changed.entry(session).or_insert((changed_at, seen_at));
+                if entry.0 != changed_at {
+                    *entry = (changed_at, seen_at);
+                }
+            }
+        });
+    }
+
     /// Marks the set as caught up at `now`, and forgets entries that no live
-    /// access token can name any more.
+    /// access token, and no session read a cache may still hold, can name
+    /// any more.
     pub fn mark_synced(&self, now: i64) {
         let horizon = now - self.retain_ms;
         self.write(|inner| {
             inner.synced_at = now;
             inner.revoked.retain(|_, at| *at >= horizon);
+            inner.changed.retain(|_, (at, _)| *at >= horizon);
         });
+    }
+
+    /// Whether a read of `session` made at `read_at` may still stand in for
+    /// the database: `None` when the set is stale (fail closed); otherwise
+    /// `Some(true)` unless the session was revoked, or changed after the
+    /// read began (seen by the feed at or after `read_at`).
+    pub fn read_is_current(&self, session: &Uuid, read_at: i64, now: i64, max_lag_ms: i64) -> Option<bool> {
+        self.read(|inner| {
+            (now - inner.synced_at <= max_lag_ms).then(|| {
+                !inner.revoked.contains_key(session)
+                    && inner.changed.get(session).is_none_or(|(_, seen_at)| *seen_at < read_at)
+            })
+        })
     }
 
     /// False when the feed has not caught up for longer than `max_lag_ms`:
@@ -118,6 +157,44 @@ mod tests {
         assert_eq!(set.check(&a, 5_500, 1_000), Some(true));
         assert_eq!(set.check(&b, 5_500, 1_000), Some(false));
         assert_eq!(set.check(&b, 6_001, 1_000), None, "stale again");
+    }
+
+    #[test]
+    fn a_read_stands_until_the_feed_sees_a_change_made_after_it() {
+        let set = RevocationSet::new(60_000);
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(set.read_is_current(&a, 4_000, 5_000, 1_000), None, "never synced");
+        set.mark_synced(5_000);
+        assert_eq!(set.read_is_current(&a, 4_000, 5_000, 1_000), Some(true));
+        // `a` changed (its database stamped 5_100); the feed saw it at 5_200.
+        set.record_changes([(a, 5_100)], 5_200);
+        set.mark_synced(5_150);
+        assert_eq!(set.read_is_current(&a, 4_000, 5_300, 1_000), Some(false), "read before");
+        assert_eq!(
+            set.read_is_current(&a, 5_200, 5_300, 1_000),
+            Some(false),
+            "read as it was seen"
+        );
+        assert_eq!(set.read_is_current(&a, 5_201, 5_300, 1_000), Some(true), "read after");
+        assert_eq!(
+            set.read_is_current(&b, 4_000, 5_300, 1_000),
+            Some(true),
+            "another session"
+        );
+        // The next polls read the same change again: its first sighting stands.
+        set.record_changes([(a, 5_100)], 5_700);
+        assert_eq!(set.read_is_current(&a, 5_500, 5_800, 1_000), Some(true));
+        // A second change of the same session is a new sighting.
+        set.record_changes([(a, 5_900)], 6_000);
+        set.mark_synced(5_950);
+        assert_eq!(set.read_is_current(&a, 5_500, 6_100, 1_000), Some(false));
+        // Revoked beats everything; a stale feed answers nothing.
+        set.insert([(b, 6_000)]);
+        assert_eq!(set.read_is_current(&b, 7_000, 6_100, 1_000), Some(false));
+        assert_eq!(set.read_is_current(&b, 7_000, 7_000, 1_000), None);
+        // Changes are forgotten with the retention, by their own stamp.
+        set.mark_synced(5_900 + 60_001);
+        assert_eq!(set.read_is_current(&a, 0, 65_901, 1_000), Some(true));
     }
 
     #[test]

@@ -458,6 +458,19 @@ impl Db {
 
     /// Sessions revoked at or after `since` (ms), with the time: what feeds
     /// every server's in-memory revocation set.
+    /// Cookie sessions that changed (a new id, their user's role or
+    /// status) since `since`, with the database's stamp: the triggers of
+    /// the `session_changes` migration keep `changed_at`, whatever code
+    /// path or hand-written SQL made the change.
+    pub async fn changed_since(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, changed_at FROM sessions WHERE changed_at IS NOT NULL AND changed_at >= $1")
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(|(id, at)| Ok((parse_uuid(&id)?, at))).collect()
+    }
+
     pub async fn revoked_since(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT id, revoked_at FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= $1")

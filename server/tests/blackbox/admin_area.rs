@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::common::{Backend, GOOD_PASSWORD, TestApp, assert_error, bare_client, set_cookie};
 
-const SESSION_COOKIE: &str = "__Host-latchkey-session";
+use crate::common::SESSION_COOKIE;
 const ADMIN: &str = "root@example.com";
 
 struct Cookie {

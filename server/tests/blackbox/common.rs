@@ -252,6 +252,8 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
 
 // --- JWT-mode helpers: cookies by hand, Bearer requests, sign-up/sign-in. ---
 
+/// The session cookie's default name (API.md: `__Host-`).
+pub const SESSION_COOKIE: &str = "__Host-latchkey-session";
 /// The refresh cookie's default name (API.md: `Secure`, so `__Secure-`).
 pub const REFRESH_COOKIE: &str = "__Secure-latchkey-refresh";
 

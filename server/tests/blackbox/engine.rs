@@ -518,7 +518,7 @@ async fn a_key_file_retires_the_database_keys_and_replaces_gracefully(backend: B
 
 // --- a promotion re-keys a cookie session (review defect 8) -------------
 
-const SESSION_COOKIE: &str = "__Host-latchkey-session";
+use crate::common::SESSION_COOKIE;
 
 async fn with_session_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
     bare_client()

@@ -10,6 +10,7 @@ mod admin_api;
 mod admin_area;
 mod api_keys;
 mod auth_api;
+mod cached_sessions;
 mod cli;
 mod crash;
 mod email;

@@ -15,7 +15,7 @@ use webauthn_rs_proto::{AllowCredentials, CreationChallengeResponse, PublicKeyCr
 use crate::common::{Backend, GOOD_PASSWORD, REFRESH_COOKIE, SignedIn, TestApp, assert_error, bare_client, set_cookie};
 
 const EMAIL: &str = "ada@example.com";
-const SESSION_COOKIE: &str = "__Host-latchkey-session";
+use crate::common::SESSION_COOKIE;
 
 /// A server whose public origin is `http://localhost:<port>`: browsers (and
 /// webauthn-rs) want a domain name for a relying party.
