@@ -10,7 +10,9 @@ use super::client::ClientInfo;
 use super::engine::{Engine, event_by};
 use super::error::{AuthError, AuthResult};
 use super::rate::AddressBudget;
+use super::revocations::MAX_LAG_MS;
 use super::sessions::{SignedIn, StartAudit};
+use crate::core::clock::now_ms;
 use crate::core::identity::{DisplayName, Email};
 use crate::store::accounts::{Entrant, PasswordChange, UserChange, UserChangeOutcome};
 use crate::store::audit::Event;
@@ -144,6 +146,26 @@ impl Engine {
     /// longer exists is no credential.
     pub async fn current_user(&self, auth: &Principal) -> AuthResult<UserRecord> {
         self.db.find_user(auth.user_id).await?.ok_or(AuthError::InvalidToken)
+    }
+
+    /// The caller's public profile as JSON (`GET /api/me`): the cached read
+    /// while the revocation feed is current and has seen no change of it
+    /// since, else a fresh one.
+    pub async fn profile_json(&self, auth: &Principal) -> AuthResult<bytes::Bytes> {
+        let now = self.now();
+        if let Some(read) = self.users.get(auth.user_id, now) {
+            let current = self
+                .revocations
+                .profile_is_current(&auth.user_id, read.read_at, now_ms(), MAX_LAG_MS);
+            if current == Some(true) {
+                return Ok(read.json);
+            }
+        }
+        // Taken before the read: a change the feed sees from now on may be
+        // one this read missed.
+        let read_at = now_ms();
+        let user = self.current_user(auth).await?.to_api();
+        Ok(self.users.insert(&user, read_at, now))
     }
 
     /// Needs the current password (rate-limited like a sign-in: a stolen

@@ -12,8 +12,9 @@
 //!   request.
 //! - [`UserCache`]: the public profile of a user, for `GET /api/me`, as the
 //!   JSON body itself (serialised once, not per request), kept for at most
-//!   [`USER_TTL_MS`]. Changes made on this server drop the entry
-//!   at once; another replica's change shows here within that time.
+//!   [`USER_TTL_MS`]. Changes made on this server drop the entry at once;
+//!   another replica's (or the database's, by hand) reaches it through the
+//!   revocation feed within a second (`users.changed_at`).
 //!
 //! - [`SessionCache`]: cookie sessions as last read, so a busy session
 //!   costs one read every [`SESSION_TTL_MS`] instead of one per request.
@@ -104,12 +105,21 @@ impl VerifiedTokens {
     }
 }
 
-/// How long a cached profile may be served: the bound on how stale
-/// another replica's change can look here.
-pub const USER_TTL_MS: i64 = 1_000;
+/// How long a cached profile may be served at most: changes reach it
+/// sooner through the revocation feed.
+pub const USER_TTL_MS: i64 = 30_000;
+
+/// A cached profile: its JSON, and when its read began by this server's
+/// wall clock (what the feed's sightings compare with).
+#[derive(Clone)]
+pub struct ProfileRead {
+    pub json: bytes::Bytes,
+    pub read_at: i64,
+    kept_at: i64,
+}
 
 pub struct UserCache {
-    cache: Cache<Uuid, (bytes::Bytes, i64)>,
+    cache: Cache<Uuid, ProfileRead>,
 }
 
 impl UserCache {
@@ -119,16 +129,23 @@ impl UserCache {
         }
     }
 
-    /// The profile's JSON, if fetched within the TTL.
-    pub fn get(&self, id: Uuid, now_ms: i64) -> Option<bytes::Bytes> {
-        let (json, fetched_at) = self.cache.get(&id)?;
-        (now_ms - fetched_at < USER_TTL_MS && now_ms >= fetched_at).then_some(json)
+    /// The profile, if kept within the TTL (whether the feed still stands
+    /// behind it is the caller's check).
+    pub fn get(&self, id: Uuid, now_ms: i64) -> Option<ProfileRead> {
+        let read = self.cache.get(&id)?;
+        (now_ms - read.kept_at < USER_TTL_MS && now_ms >= read.kept_at).then_some(read)
     }
 
-    /// Keeps the profile as JSON; answers that JSON.
-    pub fn insert(&self, user: &User, now_ms: i64) -> bytes::Bytes {
+    /// Keeps the profile as JSON, read from a read begun at `read_at` (wall
+    /// clock), at `now_ms` (engine clock); answers that JSON.
+    pub fn insert(&self, user: &User, read_at: i64, now_ms: i64) -> bytes::Bytes {
         let json = bytes::Bytes::from(serde_json::to_vec(user).unwrap_or_default());
-        self.cache.insert(user.id, (json.clone(), now_ms));
+        let read = ProfileRead {
+            json: json.clone(),
+            read_at,
+            kept_at: now_ms,
+        };
+        self.cache.insert(user.id, read);
         json
     }
 
@@ -312,18 +329,18 @@ mod tests {
             created_at: chrono::Utc::now(),
             email_verified_at: None,
         };
-        let json = cache.insert(&user, 10_000);
+        let json = cache.insert(&user, 7, 10_000);
         let back: User = serde_json::from_slice(&json).unwrap();
         assert_eq!(back, user);
-        assert_eq!(cache.get(user.id, 10_500), Some(json));
-        assert_eq!(cache.get(user.id, 11_000), None, "older than the TTL");
-        assert_eq!(
-            cache.get(user.id, 9_000),
-            None,
+        let hit = cache.get(user.id, 10_000 + USER_TTL_MS - 1).expect("within the TTL");
+        assert_eq!((hit.json, hit.read_at), (json, 7));
+        assert!(cache.get(user.id, 10_000 + USER_TTL_MS).is_none(), "older than the TTL");
+        assert!(
+            cache.get(user.id, 9_000).is_none(),
             "a clock that went back is no reason to trust it"
         );
-        cache.insert(&user, 20_000);
+        cache.insert(&user, 8, 20_000);
         cache.forget(user.id);
-        assert_eq!(cache.get(user.id, 20_001), None);
+        assert!(cache.get(user.id, 20_001).is_none());
     }
 }

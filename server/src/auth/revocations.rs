@@ -1,7 +1,8 @@
 //! Feeds the in-memory revoked-session set from the database, so a session
 //! revoked on any server is refused by every server within a second — and
-//! so is a cookie session's cached read once the session changed elsewhere
-//! (`sessions.changed_at`, stamped by triggers in the database).
+//! so is a cookie session's or a profile's cached read once it changed
+//! elsewhere (`sessions.changed_at`, `users.changed_at`, stamped by
+//! triggers in the database).
 //!
 //! Each poll re-reads every revocation a live token could still name (the
 //! whole retention window), not just those since the last poll: a revoking
@@ -16,10 +17,10 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::caches::SESSION_TTL_MS;
+use super::caches::{SESSION_TTL_MS, USER_TTL_MS};
 use crate::config::Settings;
 use crate::core::clock::now_ms;
-use crate::core::revocation::RevocationSet;
+use crate::core::revocation::{Changed, RevocationSet};
 use crate::core::tokens::DEFAULT_LEEWAY_SECS;
 use crate::store::Db;
 
@@ -35,11 +36,12 @@ pub const MAX_LAG_MS: i64 = 1_000;
 const SKEW_MS: i64 = 30_000;
 
 /// How far back a revocation or a change still matters: the longest an
-/// access token issued before it, or a cookie-session read made before it
-/// (`caches::SESSION_TTL_MS`), can still be used, plus the skew margin.
+/// access token issued before it, or a cached read made before it
+/// (`caches::SESSION_TTL_MS`, `caches::USER_TTL_MS`), can still be used,
+/// plus the skew margin.
 fn window_ms(settings: &Settings) -> i64 {
     let token = settings.access_ttl.as_millis() as i64 + (DEFAULT_LEEWAY_SECS as i64) * 1000;
-    token.max(SESSION_TTL_MS) + SKEW_MS
+    token.max(SESSION_TTL_MS).max(USER_TTL_MS) + SKEW_MS
 }
 
 pub fn new_set(settings: &Settings) -> Arc<RevocationSet> {
@@ -51,10 +53,13 @@ pub fn new_set(settings: &Settings) -> Arc<RevocationSet> {
 pub async fn sync(db: &Db, set: &RevocationSet, window_ms: i64) -> anyhow::Result<()> {
     let started = now_ms();
     set.insert(db.revoked_since(started - window_ms).await?);
-    let changes = db.changed_since(started - window_ms).await?;
-    // Seen now, after the read returned: a change it found was committed
-    // before this instant, so a session read begun after it is current.
-    set.record_changes(changes, now_ms());
+    let sessions = db.changed_since(started - window_ms).await?;
+    let users = db.users_changed_since(started - window_ms).await?;
+    // Seen now, after the reads returned: a change they found was committed
+    // before this instant, so a read of it begun after it is current.
+    let seen_at = now_ms();
+    set.record_changes(Changed::Sessions, sessions, seen_at);
+    set.record_changes(Changed::Users, users, seen_at);
     set.mark_synced(started);
     Ok(())
 }

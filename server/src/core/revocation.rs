@@ -9,16 +9,31 @@
 //! behind, `is_fresh` turns false and callers must fail closed.
 //!
 //! The same feed carries the cookie sessions that *changed* without ending
-//! (a new id after a privilege change, their user's role or status): a
-//! server may serve such a session from a read it made before the change
-//! only until the feed has seen the change. Each change is remembered with
-//! the time this server first saw it; a read is still good if it was made
-//! after that (`read_is_current`).
+//! (a new id after a privilege change, their user's role or status) and
+//! the users whose profile changed: a server may serve such a session or
+//! profile from a read it made before the change only until the feed has
+//! seen the change. Each change is remembered with the time this server
+//! first saw it; a read is still good if it was made after that
+//! (`read_is_current`).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use uuid::Uuid;
+
+/// What a batch of changes the feed read is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changed {
+    /// Cookie sessions (`sessions.changed_at`).
+    Sessions,
+    /// Users' profiles (`users.changed_at`).
+    Users,
+}
+
+/// No change of `id` seen at or after `read_at`.
+fn unchanged_since(changed: &HashMap<Uuid, (i64, i64)>, id: &Uuid, read_at: i64) -> bool {
+    changed.get(id).is_none_or(|(_, seen_at)| *seen_at < read_at)
+}
 
 #[derive(Debug)]
 pub struct RevocationSet {
@@ -34,6 +49,8 @@ struct Inner {
     /// Session id → (changed at, by the changing database's clock; when
     /// this server first saw that change, by its own).
     changed: HashMap<Uuid, (i64, i64)>,
+    /// The same for users whose profile changed.
+    changed_users: HashMap<Uuid, (i64, i64)>,
     /// When the set last caught up with the database (ms).
     synced_at: i64,
 }
@@ -58,10 +75,14 @@ impl RevocationSet {
     /// Records changed sessions the feed read, as seen at `seen_at` (a time
     /// after the read returned). A change seen before keeps its first
     /// sighting: the feed re-reads its whole window every poll.
-    pub fn record_changes(&self, changes: impl IntoIterator<Item = (Uuid, i64)>, seen_at: i64) {
+    pub fn record_changes(&self, of: Changed, changes: impl IntoIterator<Item = (Uuid, i64)>, seen_at: i64) {
         self.write(|inner| {
-            for (session, changed_at) in changes {
-                let entry = inner.changed.entry(session).or_insert((changed_at, seen_at));
+            let map = match of {
+                Changed::Sessions => &mut inner.changed,
+                Changed::Users => &mut inner.changed_users,
+            };
+            for (id, changed_at) in changes {
+                let entry = map.entry(id).or_insert((changed_at, seen_at));
                 if entry.0 != changed_at {
                     *entry = (changed_at, seen_at);
                 }
@@ -78,6 +99,7 @@ impl RevocationSet {
             inner.synced_at = now;
             inner.revoked.retain(|_, at| *at >= horizon);
             inner.changed.retain(|_, (at, _)| *at >= horizon);
+            inner.changed_users.retain(|_, (at, _)| *at >= horizon);
         });
     }
 
@@ -87,10 +109,15 @@ impl RevocationSet {
     /// read began (seen by the feed at or after `read_at`).
     pub fn read_is_current(&self, session: &Uuid, read_at: i64, now: i64, max_lag_ms: i64) -> Option<bool> {
         self.read(|inner| {
-            (now - inner.synced_at <= max_lag_ms).then(|| {
-                !inner.revoked.contains_key(session)
-                    && inner.changed.get(session).is_none_or(|(_, seen_at)| *seen_at < read_at)
-            })
+            (now - inner.synced_at <= max_lag_ms)
+                .then(|| !inner.revoked.contains_key(session) && unchanged_since(&inner.changed, session, read_at))
+        })
+    }
+
+    /// The same question for a user's profile read at `read_at`.
+    pub fn profile_is_current(&self, user: &Uuid, read_at: i64, now: i64, max_lag_ms: i64) -> Option<bool> {
+        self.read(|inner| {
+            (now - inner.synced_at <= max_lag_ms).then(|| unchanged_since(&inner.changed_users, user, read_at))
         })
     }
 
@@ -167,7 +194,7 @@ mod tests {
         set.mark_synced(5_000);
         assert_eq!(set.read_is_current(&a, 4_000, 5_000, 1_000), Some(true));
         // `a` changed (its database stamped 5_100); the feed saw it at 5_200.
-        set.record_changes([(a, 5_100)], 5_200);
+        set.record_changes(Changed::Sessions, [(a, 5_100)], 5_200);
         set.mark_synced(5_150);
         assert_eq!(set.read_is_current(&a, 4_000, 5_300, 1_000), Some(false), "read before");
         assert_eq!(
@@ -182,10 +209,10 @@ mod tests {
             "another session"
         );
         // The next polls read the same change again: its first sighting stands.
-        set.record_changes([(a, 5_100)], 5_700);
+        set.record_changes(Changed::Sessions, [(a, 5_100)], 5_700);
         assert_eq!(set.read_is_current(&a, 5_500, 5_800, 1_000), Some(true));
         // A second change of the same session is a new sighting.
-        set.record_changes([(a, 5_900)], 6_000);
+        set.record_changes(Changed::Sessions, [(a, 5_900)], 6_000);
         set.mark_synced(5_950);
         assert_eq!(set.read_is_current(&a, 5_500, 6_100, 1_000), Some(false));
         // Revoked beats everything; a stale feed answers nothing.
@@ -195,6 +222,31 @@ mod tests {
         // Changes are forgotten with the retention, by their own stamp.
         set.mark_synced(5_900 + 60_001);
         assert_eq!(set.read_is_current(&a, 0, 65_901, 1_000), Some(true));
+    }
+
+    #[test]
+    fn profile_changes_are_kept_apart_from_session_changes() {
+        let set = RevocationSet::new(60_000);
+        let (user, session) = (Uuid::now_v7(), Uuid::now_v7());
+        set.mark_synced(5_000);
+        assert_eq!(set.profile_is_current(&user, 4_000, 5_000, 1_000), Some(true));
+        set.record_changes(Changed::Users, [(user, 5_100)], 5_200);
+        assert_eq!(set.profile_is_current(&user, 4_000, 5_300, 1_000), Some(false));
+        assert_eq!(set.profile_is_current(&user, 5_201, 5_300, 1_000), Some(true));
+        assert_eq!(
+            set.read_is_current(&user, 4_000, 5_300, 1_000),
+            Some(true),
+            "not a session change"
+        );
+        set.record_changes(Changed::Sessions, [(session, 5_100)], 5_200);
+        assert_eq!(
+            set.profile_is_current(&session, 4_000, 5_300, 1_000),
+            Some(true),
+            "not a user change"
+        );
+        assert_eq!(set.profile_is_current(&user, 4_000, 6_001, 1_000), None, "stale");
+        set.mark_synced(5_100 + 60_001);
+        assert_eq!(set.profile_is_current(&user, 0, 65_101, 1_000), Some(true), "forgotten");
     }
 
     #[test]

@@ -24,14 +24,7 @@ use crate::store::sessions::SessionRecord;
     responses((status = 200, description = "The signed-in user.", body = User))
 )]
 pub async fn get_me(State(state): State<AppState>, auth: KeyOrUser) -> ApiResult<axum::response::Response> {
-    let now = state.now();
-    let json = match state.users.get(auth.user_id, now) {
-        Some(json) => json,
-        None => {
-            let user = state.current_user(&auth).await?.to_api();
-            state.users.insert(&user, now)
-        }
-    };
+    let json = state.profile_json(&auth).await?;
     let content_type = axum::http::HeaderValue::from_static("application/json");
     Ok(([(axum::http::header::CONTENT_TYPE, content_type)], json).into_response())
 }

@@ -212,6 +212,18 @@ pub(super) async fn lock_user(conn: &mut AnyConnection, id: Uuid) -> Result<Opti
 }
 
 impl Db {
+    /// Users whose profile (email, name, role, verification) changed since
+    /// `since`, with the database's stamp (`users.changed_at`, kept by a
+    /// trigger whatever made the change).
+    pub async fn users_changed_since(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, changed_at FROM users WHERE changed_at IS NOT NULL AND changed_at >= $1")
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(|(id, at)| Ok((parse_uuid(&id)?, at))).collect()
+    }
+
     pub async fn find_user(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
         let row: Option<UserRow> = sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
             .bind(id.to_string())

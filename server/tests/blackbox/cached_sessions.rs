@@ -1,6 +1,7 @@
-//! A cookie session's read is cached for many seconds (`auth::caches`), so
-//! what would make it stale must reach every server through the revocation
-//! feed: a demotion, a disabled account, a new session id. These change the
+//! A cookie session's read and a user's profile are cached for many seconds
+//! (`auth::caches`), so what would make them stale must reach every server
+//! through the revocation feed: a demotion, a disabled account, a new
+//! session id, a new name. These change the
 //! database behind both servers' backs (hand-written SQL: no server hears of
 //! it from its own code) or on the other server, and each server must act on
 //! the change within a second. On SQLite both servers share the file; on
@@ -100,6 +101,59 @@ async fn changes_behind_the_servers_backs_reach_their_cached_reads(backend: Back
     everywhere_within_a_second([&a, &b], "/api/me", &cookie, 200, "the enabled account").await;
 }
 
+async fn display_name(app: &TestApp, cookie: &str) -> serde_json::Value {
+    let response = bare_client()
+        .get(app.url("/api/me"))
+        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    response.json::<serde_json::Value>().await.expect("JSON")["display_name"].clone()
+}
+
+/// The profile `GET /api/me` serves from its cache follows a change made by
+/// hand, on both servers, within a second — and one made through the API
+/// on one server at once there.
+async fn profiles_follow_changes_made_behind_the_servers_backs(backend: Backend) {
+    let a = TestApp::spawn(backend).await;
+    let b = a.spawn_replica(&[]).await;
+    a.register(EMAIL, GOOD_PASSWORD).await;
+    let cookie = sign_in(&a).await;
+    for app in [&a, &b] {
+        assert_eq!(display_name(app, &cookie.value).await, serde_json::Value::Null);
+    }
+    sql(
+        &a,
+        "UPDATE users SET display_name = 'Renamed by hand' WHERE email_key = $1",
+    )
+    .await;
+    let started = Instant::now();
+    for app in [&a, &b] {
+        while display_name(app, &cookie.value).await != "Renamed by hand" {
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "the new name: not within a second"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let renamed = bare_client()
+        .patch(b.url("/api/me"))
+        .header("cookie", format!("{SESSION_COOKIE}={}", cookie.value))
+        .header("x-csrf-token", &cookie.csrf)
+        .json(&json!({"display_name": "Renamed on B"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(
+        display_name(&b, &cookie.value).await,
+        "Renamed on B",
+        "at once where it changed"
+    );
+}
+
 /// A password change on one server gives its cookie session a new id: the
 /// old cookie, cached on the other server, stops working there too.
 async fn a_new_session_id_retires_the_old_cookie_everywhere(backend: Backend) {
@@ -131,5 +185,6 @@ async fn a_new_session_id_retires_the_old_cookie_everywhere(backend: Backend) {
 
 both_backends!(
     changes_behind_the_servers_backs_reach_their_cached_reads,
+    profiles_follow_changes_made_behind_the_servers_backs,
     a_new_session_id_retires_the_old_cookie_everywhere,
 );
