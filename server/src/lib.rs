@@ -154,6 +154,7 @@ pub async fn serve(
         Some((cert, key)) => Some(tls_acceptor(cert, key)?),
         None => None,
     };
+    let engine = state.clone();
     let app = http::router(state);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -212,6 +213,10 @@ pub async fn serve(
     drop(listener);
     if tokio::time::timeout(DRAIN_FOR, graceful.shutdown()).await.is_err() {
         tracing::warn!("requests still running after {DRAIN_FOR:?}; stopping anyway");
+    }
+    // The cookie sessions' idle renewals gathered since the last batch.
+    if let Err(err) = auth::touches::flush(&engine.db, &engine.touches).await {
+        tracing::warn!(error = %err, "session renewals: not written at shutdown");
     }
     Ok(())
 }

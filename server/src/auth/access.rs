@@ -13,6 +13,7 @@ use super::caches::{SessionRead, VerifiedClaims};
 use super::engine::Engine;
 use super::error::{AuthError, AuthResult};
 use super::revocations::MAX_LAG_MS;
+use super::touches::Touch;
 use crate::core::clock::now_ms;
 use crate::core::secrets::{constant_time_eq, hash_token, open_sealed, random_token, seal_under};
 use crate::store::sessions::SessionWithUser;
@@ -113,18 +114,22 @@ impl Engine {
                 // Taken before the read: a change the feed sees from now on
                 // may be one this read missed.
                 let read_at = now_ms();
-                let found = self
+                let mut found = self
                     .db
                     .find_cookie_session(&secret_hash)
                     .await?
-                    .filter(|s| s.is_live(now))
                     .ok_or(AuthError::InvalidToken)?;
+                // A renewal this server has not written yet still counts.
+                self.touches.merge_into(&mut found.session);
+                if !found.is_live(now) {
+                    return Err(AuthError::InvalidToken);
+                }
                 let found = Arc::new(found);
                 self.sessions.keep_cookie(&secret_hash, found.clone(), read_at, now);
                 (found, read_at)
             }
         };
-        let found = self.touch_if_due(&secret_hash, found, read_at).await?;
+        let found = self.touch_if_due(&secret_hash, found, read_at);
         Ok(Principal {
             user_id: found.session.user_id,
             session_id: found.session.id,
@@ -134,21 +139,20 @@ impl Engine {
     }
 
     /// Sliding renewal: pushes the idle end forward, at most once per tenth
-    /// of the idle lifetime (and at least once a minute) so a busy session
-    /// does not cost a write per request.
-    async fn touch_if_due(
-        &self,
-        secret_hash: &str,
-        found: Arc<SessionWithUser>,
-        read_at: i64,
-    ) -> AuthResult<Arc<SessionWithUser>> {
+    /// of the idle lifetime (and at least once a minute), written in the
+    /// background (`touches`): a request never waits on it.
+    fn touch_if_due(&self, secret_hash: &str, found: Arc<SessionWithUser>, read_at: i64) -> Arc<SessionWithUser> {
         let now = self.now();
         let idle_ms = self.settings.refresh_idle.as_millis() as i64;
         if now - found.session.last_seen_at < (idle_ms / 10).clamp(1, 60_000) {
-            return Ok(found);
+            return found;
         }
         let idle_expires_at = (now + idle_ms).min(found.session.expires_at);
-        self.db.touch_session(found.session.id, now, idle_expires_at).await?;
+        let touch = Touch {
+            last_seen_at: now,
+            idle_expires_at,
+        };
+        self.touches.defer(found.session.id, touch);
         // The cached read learns the write, so the next request does not
         // write again (it is still the read it was: the feed judges it by
         // when that began).
@@ -157,7 +161,7 @@ impl Engine {
         touched.session.idle_expires_at = idle_expires_at;
         let touched = Arc::new(touched);
         self.sessions.keep_cookie(secret_hash, touched.clone(), read_at, now);
-        Ok(touched)
+        touched
     }
 
     /// A cached session read may answer only while the revocation feed is

@@ -46,6 +46,8 @@ pub struct Engine {
     pub users: UserCache,
     /// Sessions as last read, briefly (`caches::SessionCache`).
     pub sessions: SessionCache,
+    /// Cookie sessions' idle renewals not written yet (`touches`).
+    pub touches: Arc<super::touches::PendingTouches>,
     pub clock: Clock,
     /// Sends what the outbox holds (`mail::spawn_sender`).
     pub mailer: Arc<crate::mail::Mailer>,
@@ -78,6 +80,8 @@ impl Engine {
         if db.backend == Backend::Postgres {
             super::revocations::spawn_listener(settings.database_url.clone(), revocations.clone(), notify_link.clone());
         }
+        let touches = Arc::new(super::touches::PendingTouches::default());
+        super::touches::spawn_flusher(db.clone(), touches.clone());
         super::keys::spawn_reloader(db.clone(), settings.clone(), vault.clone(), tokens.clone());
         let mailer = Arc::new(crate::mail::Mailer::from_settings(&settings)?);
         tracing::info!("mail: {}", mailer.describe(&settings));
@@ -102,6 +106,7 @@ impl Engine {
             verified: (cache_entries > 0).then(|| VerifiedTokens::new(cache_entries)),
             users: UserCache::new(USER_CACHE_ENTRIES),
             sessions: SessionCache::new(SESSION_CACHE_ENTRIES),
+            touches,
             clock,
             mailer,
             settings,

@@ -30,6 +30,7 @@ pub mod passkeys;
 pub mod rate;
 pub mod revocations;
 pub mod sessions;
+pub mod touches;
 pub mod vault;
 
 pub use access::{Credential, Principal};

@@ -385,18 +385,24 @@ impl Db {
         Ok(SwapOutcome::Rotated)
     }
 
-    /// Marks a session used now and slides its idle expiry (never past its
-    /// absolute end, which the caller has already applied).
-    pub async fn touch_session(&self, id: Uuid, now: i64, idle_expires_at: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 \
-             WHERE id = $3 AND revoked_at IS NULL AND idle_expires_at < $2",
-        )
-        .bind(now)
-        .bind(idle_expires_at)
-        .bind(id.to_string())
-        .execute(&self.pool)
-        .await?;
+    /// Marks sessions used and slides their idle expiry (never past their
+    /// absolute end, which the caller has already applied), all in one
+    /// transaction: `(id, last seen, idle end)`. An ended session, or one
+    /// already renewed further, is left alone.
+    pub async fn touch_sessions(&self, touches: &[(Uuid, i64, i64)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (id, last_seen_at, idle_expires_at) in touches {
+            sqlx::query(
+                "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 \
+                 WHERE id = $3 AND revoked_at IS NULL AND idle_expires_at < $2",
+            )
+            .bind(last_seen_at)
+            .bind(idle_expires_at)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -439,6 +439,36 @@ async fn idle_timeout_slides_and_the_absolute_lifetime_does_not(backend: Backend
     assert_cookie_refused(me_with_cookie(&app, &idle).await).await;
 }
 
+/// The idle renewal is written in the background (`auth::touches`): within
+/// about a second it is in the database, where another server finds it.
+async fn an_idle_renewal_is_written_behind_the_request_and_seen_elsewhere(backend: Backend) {
+    let a = TestApp::spawn_with(backend, &["--refresh-idle-secs=60"]).await;
+    let b = a.spawn_replica(&["--refresh-idle-secs=60"]).await;
+    signed_up(&a, "rene@example.com").await;
+    let session = session_login(&a, "rene@example.com").await;
+    let idle_end = || async {
+        sqlx::query_scalar::<_, i64>("SELECT idle_expires_at FROM sessions WHERE kind = 'cookie'")
+            .fetch_one(&a.state.db.pool)
+            .await
+            .unwrap()
+    };
+    let first = idle_end().await;
+    a.clock.advance(Duration::from_secs(40));
+    assert_eq!(me_with_cookie(&a, &session).await.status(), 200);
+    let started = Instant::now();
+    while idle_end().await <= first {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the renewal was not written"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(idle_end().await >= first + 40_000, "slid by the 40 s that passed");
+    // Past the first idle end on B's clock, but not the renewed one.
+    b.clock.advance(Duration::from_secs(70));
+    assert_eq!(me_with_cookie(&b, &session).await.status(), 200);
+}
+
 async fn session_logout_ends_the_session_and_clears_the_cookie(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let alice = session_register(&app, "alice@example.com").await;
@@ -629,6 +659,7 @@ both_backends!(
     forged_revoked_and_foreign_ids_get_401_and_a_cleared_cookie,
     a_session_id_sent_at_login_is_never_adopted,
     idle_timeout_slides_and_the_absolute_lifetime_does_not,
+    an_idle_renewal_is_written_behind_the_request_and_seen_elsewhere,
     session_logout_ends_the_session_and_clears_the_cookie,
     a_password_change_gives_the_cookie_session_a_new_id,
     logout_all_from_a_cookie_session_ends_every_kind,
