@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::{Backend, GOOD_PASSWORD, SESSION_COOKIE, TestApp, bare_client, set_cookie};
+use crate::common::{Backend, GOOD_PASSWORD, SESSION_COOKIE, TestApp, bare_client, set_cookie, with_session_cookie};
 
 const EMAIL: &str = "cached-admin@example.com";
 
@@ -37,14 +37,7 @@ async fn sign_in(app: &TestApp) -> Cookie {
 }
 
 async fn status(app: &TestApp, path: &str, cookie: &str) -> u16 {
-    bare_client()
-        .get(app.url(path))
-        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
-        .send()
-        .await
-        .expect("request")
-        .status()
-        .as_u16()
+    with_session_cookie(app, path, cookie).await.status().as_u16()
 }
 
 /// Waits until every server answers `path` with `expected`, or panics after
@@ -102,12 +95,7 @@ async fn changes_behind_the_servers_backs_reach_their_cached_reads(backend: Back
 }
 
 async fn display_name(app: &TestApp, cookie: &str) -> serde_json::Value {
-    let response = bare_client()
-        .get(app.url("/api/me"))
-        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
-        .send()
-        .await
-        .expect("request");
+    let response = with_session_cookie(app, "/api/me", cookie).await;
     assert_eq!(response.status(), 200);
     response.json::<serde_json::Value>().await.expect("JSON")["display_name"].clone()
 }

@@ -257,6 +257,16 @@ pub const SESSION_COOKIE: &str = "__Host-latchkey-session";
 /// The refresh cookie's default name (API.md: `Secure`, so `__Secure-`).
 pub const REFRESH_COOKIE: &str = "__Secure-latchkey-refresh";
 
+/// `GET path` with a session cookie (no CSRF token: a safe method).
+pub async fn with_session_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    bare_client()
+        .get(app.url(path))
+        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
+        .send()
+        .await
+        .expect("request")
+}
+
 /// A passphrase the password policy accepts.
 pub const GOOD_PASSWORD: &str = "vivid-otter-maps-the-quiet-dune";
 

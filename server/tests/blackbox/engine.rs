@@ -518,16 +518,7 @@ async fn a_key_file_retires_the_database_keys_and_replaces_gracefully(backend: B
 
 // --- a promotion re-keys a cookie session (review defect 8) -------------
 
-use crate::common::SESSION_COOKIE;
-
-async fn with_session_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
-    bare_client()
-        .get(app.url(path))
-        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
-        .send()
-        .await
-        .expect("request")
-}
+use crate::common::{SESSION_COOKIE, with_session_cookie};
 
 async fn a_promotion_takes_effect_under_a_new_session_id(backend: Backend) {
     let app = spawn(backend, &[]).await;
