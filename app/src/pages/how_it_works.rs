@@ -49,8 +49,9 @@ pub fn access_check_effect(check: AccessCheck) -> &'static str {
              access token keeps working until it expires."
         }
         AccessCheck::SessionLookup => {
-            "Every Bearer request also reads its session from the database, like a classic session: \
-             a revoked session's token is refused at once, on every server, for a database read per request."
+            "Every Bearer request also checks its session and its user's current role and status, like a \
+             classic session, from a read each server keeps for a few seconds in step with the database: \
+             a revoked session's token is refused at once here and within a second on every other server."
         }
         AccessCheck::RevocationCache => {
             "Bearer tokens are checked by signature plus an in-memory set of revoked sessions that every \

@@ -75,10 +75,10 @@ impl Engine {
             },
             // Classic semantics: the row decides, and so does the user as
             // stored now — a token whose role the user no longer has is
-            // refused, not honoured until it expires.
-            // Never cached: this dial position means "the row, every time".
+            // refused, not honoured until it expires. The row as read
+            // lately, while the feed stands behind it, as for a cookie.
             AccessCheck::SessionLookup => {
-                let found = self.db.find_session_with_user(claims.sid).await?;
+                let found = self.token_session(claims.sid, now).await?;
                 let live = found.is_some_and(|s| {
                     s.is_live(now)
                         && s.session.user_id == claims.sub
@@ -96,6 +96,26 @@ impl Engine {
             role: claims.role,
             credential: Credential::Bearer,
         })
+    }
+
+    /// The session a Bearer token names, under `session-lookup`: a read
+    /// kept by id while the revocation feed stands behind it (see
+    /// `still_current`), otherwise the row, kept for the next request if
+    /// live. `None` if there is no such session.
+    async fn token_session(&self, id: Uuid, now: i64) -> AuthResult<Option<Arc<SessionWithUser>>> {
+        if let Some(read) = self.sessions.by_id(&id, now).filter(|read| self.still_current(read)) {
+            return Ok(Some(read.found));
+        }
+        // Taken before the read, as for a cookie.
+        let read_at = now_ms();
+        let Some(found) = self.db.find_session_with_user(id).await? else {
+            return Ok(None);
+        };
+        let found = Arc::new(found);
+        if found.is_live(now) {
+            self.sessions.keep_by_id(found.clone(), read_at, now);
+        }
+        Ok(Some(found))
     }
 
     /// The live cookie session `secret` names, with its user enabled;

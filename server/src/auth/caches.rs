@@ -16,10 +16,10 @@
 //!   another replica's (or the database's, by hand) reaches it through the
 //!   revocation feed within a second (`users.changed_at`).
 //!
-//! - [`SessionCache`]: cookie sessions as last read, so a busy session
-//!   costs one read every [`SESSION_TTL_MS`] instead of one per request.
-//!   (Bearer `session-lookup` is not cached: that setting means the row
-//!   decides every request, on every server.) An entry is used only while
+//! - [`SessionCache`]: sessions as last read — cookie sessions by their
+//!   hashed secret, the sessions Bearer tokens name under `session-lookup`
+//!   by id — so a busy session costs one read every [`SESSION_TTL_MS`]
+//!   instead of one per request. An entry is used only while
 //!   it says the session is live and the revocation feed is current and
 //!   names neither a revocation of the session nor a change made after the
 //!   read (a new id, the user's role or status: `sessions.changed_at`, kept
@@ -162,8 +162,7 @@ impl UserCache {
 /// and then the database decides).
 pub const SESSION_TTL_MS: i64 = 30_000;
 
-/// A cached cookie-session read: shared, not copied, by the requests it
-/// answers.
+/// A cached session read: shared, not copied, by the requests it answers.
 #[derive(Clone)]
 pub struct SessionRead {
     pub found: Arc<SessionWithUser>,
@@ -174,24 +173,36 @@ pub struct SessionRead {
     kept_at: i64,
 }
 
+impl SessionRead {
+    /// Whether the read may still answer at `now_ms` (engine clock): kept
+    /// within the TTL and saying the session is live. (Whether the feed
+    /// still stands behind it is the caller's check.)
+    fn answers_at(&self, now_ms: i64) -> bool {
+        let young = now_ms >= self.kept_at && now_ms - self.kept_at < SESSION_TTL_MS;
+        young && self.found.is_live(now_ms)
+    }
+}
+
 pub struct SessionCache {
     /// Cookie sessions by the SHA-256 (hex) of their secret.
     by_secret: Cache<Box<str>, SessionRead>,
+    /// Sessions by id, for the Bearer tokens that name them
+    /// (`session-lookup`): the token's verified signature vouches for the
+    /// id, so the id itself is the key.
+    by_id: Cache<Uuid, SessionRead>,
 }
 
 impl SessionCache {
     pub fn new(capacity: usize) -> Self {
         SessionCache {
             by_secret: Cache::new(capacity.max(1)),
+            by_id: Cache::new(capacity.max(1)),
         }
     }
 
-    /// A live cookie session read within the TTL (whether the feed still
-    /// stands behind it is the caller's check).
+    /// A live cookie session read within the TTL.
     pub fn cookie(&self, secret_hash: &str, now_ms: i64) -> Option<SessionRead> {
-        let read = self.by_secret.get(secret_hash)?;
-        let young = now_ms >= read.kept_at && now_ms - read.kept_at < SESSION_TTL_MS;
-        (young && read.found.is_live(now_ms)).then_some(read)
+        self.by_secret.get(secret_hash).filter(|read| read.answers_at(now_ms))
     }
 
     /// Keeps a read begun at `read_at` (wall clock), at `now_ms` (engine
@@ -205,6 +216,22 @@ impl SessionCache {
         self.by_secret.insert(secret_hash.into(), read);
     }
 
+    /// A live session read by id within the TTL.
+    pub fn by_id(&self, id: &Uuid, now_ms: i64) -> Option<SessionRead> {
+        self.by_id.get(id).filter(|read| read.answers_at(now_ms))
+    }
+
+    /// Keeps a read by id, as `keep_cookie` does.
+    pub fn keep_by_id(&self, found: Arc<SessionWithUser>, read_at: i64, now_ms: i64) {
+        let id = found.session.id;
+        let read = SessionRead {
+            found,
+            read_at,
+            kept_at: now_ms,
+        };
+        self.by_id.insert(id, read);
+    }
+
     /// A cookie whose secret was replaced (re-keyed) or ended.
     pub fn forget_cookie(&self, secret_hash: &str) {
         self.by_secret.remove(secret_hash);
@@ -213,6 +240,7 @@ impl SessionCache {
     /// Everything: a user's role, status or facts changed here.
     pub fn clear(&self) {
         self.by_secret.clear();
+        self.by_id.clear();
     }
 }
 
@@ -316,6 +344,33 @@ mod tests {
         keep("hash", session(50_000));
         cache.clear();
         assert!(cache.cookie("hash", 10_500).is_none());
+    }
+
+    #[test]
+    fn a_read_by_id_follows_the_same_rules() {
+        let cache = SessionCache::new(16);
+        let live = Arc::new(session(50_000));
+        let id = live.session.id;
+        cache.keep_by_id(live, 7, 10_000);
+        assert_eq!(cache.by_id(&id, 10_001).expect("kept").read_at, 7);
+        assert!(
+            cache.by_id(&id, 10_000 + SESSION_TTL_MS).is_none(),
+            "older than the TTL"
+        );
+        assert!(cache.by_id(&Uuid::now_v7(), 10_001).is_none());
+        assert!(
+            cache.cookie(&id.to_string(), 10_001).is_none(),
+            "the two keys never meet"
+        );
+        let mut ended = session(10_500);
+        ended.session.kind = crate::store::sessions::SessionKind::Jwt;
+        let ended = Arc::new(ended);
+        let ended_id = ended.session.id;
+        cache.keep_by_id(ended, 7, 10_000);
+        assert!(cache.by_id(&ended_id, 10_400).is_some());
+        assert!(cache.by_id(&ended_id, 10_500).is_none(), "not past its idle end");
+        cache.clear();
+        assert!(cache.by_id(&id, 10_001).is_none());
     }
 
     #[test]

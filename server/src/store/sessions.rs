@@ -462,12 +462,10 @@ impl Db {
         .rows_affected())
     }
 
-    /// Sessions revoked at or after `since` (ms), with the time: what feeds
-    /// every server's in-memory revocation set.
-    /// Cookie sessions that changed (a new id, their user's role or
-    /// status) since `since`, with the database's stamp: the triggers of
-    /// the `session_changes` migration keep `changed_at`, whatever code
-    /// path or hand-written SQL made the change.
+    /// Sessions that changed (a cookie session's new id, their user's role
+    /// or status) since `since`, with the database's stamp: the triggers of
+    /// the `change_stamps` migrations keep `changed_at`, whatever code path
+    /// or hand-written SQL made the change.
     pub async fn changed_since(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT id, changed_at FROM sessions WHERE changed_at IS NOT NULL AND changed_at >= $1")
@@ -477,6 +475,8 @@ impl Db {
         rows.into_iter().map(|(id, at)| Ok((parse_uuid(&id)?, at))).collect()
     }
 
+    /// Sessions revoked at or after `since` (ms), with the time: what feeds
+    /// every server's in-memory revocation set.
     pub async fn revoked_since(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT id, revoked_at FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= $1")

@@ -40,14 +40,24 @@ async fn status(app: &TestApp, path: &str, cookie: &str) -> u16 {
     with_session_cookie(app, path, cookie).await.status().as_u16()
 }
 
+#[derive(Clone, Copy)]
+enum With<'a> {
+    Cookie(&'a str),
+    Bearer(&'a str),
+}
+
 /// Waits until every server answers `path` with `expected`, or panics after
 /// a second (the contract's bound).
-async fn everywhere_within_a_second(apps: [&TestApp; 2], path: &str, cookie: &str, expected: u16, what: &str) {
+async fn everywhere_within_a_second(apps: [&TestApp; 2], path: &str, with: With<'_>, expected: u16, what: &str) {
     let started = Instant::now();
     loop {
         let mut all = true;
         for app in apps {
-            all &= status(app, path, cookie).await == expected;
+            let answer = match with {
+                With::Cookie(cookie) => status(app, path, cookie).await,
+                With::Bearer(token) => app.get_with_bearer(path, token).await.status().as_u16(),
+            };
+            all &= answer == expected;
         }
         if all {
             return;
@@ -84,14 +94,14 @@ async fn changes_behind_the_servers_backs_reach_their_cached_reads(backend: Back
 
     // Demoted by hand: the admin area closes on both servers.
     sql(&a, "UPDATE users SET role = 'user' WHERE email_key = $1").await;
-    everywhere_within_a_second([&a, &b], "/api/admin/users", &cookie, 403, "the demotion").await;
+    everywhere_within_a_second([&a, &b], "/api/admin/users", With::Cookie(&cookie), 403, "the demotion").await;
     assert_eq!(status(&b, "/api/me", &cookie).await, 200, "still signed in, as a user");
 
     // Disabled by hand (no session revoked): refused on both.
     sql(&a, "UPDATE users SET disabled_at = 1 WHERE email_key = $1").await;
-    everywhere_within_a_second([&a, &b], "/api/me", &cookie, 401, "the disabled account").await;
+    everywhere_within_a_second([&a, &b], "/api/me", With::Cookie(&cookie), 401, "the disabled account").await;
     sql(&a, "UPDATE users SET disabled_at = NULL WHERE email_key = $1").await;
-    everywhere_within_a_second([&a, &b], "/api/me", &cookie, 200, "the enabled account").await;
+    everywhere_within_a_second([&a, &b], "/api/me", With::Cookie(&cookie), 200, "the enabled account").await;
 }
 
 async fn display_name(app: &TestApp, cookie: &str) -> serde_json::Value {
@@ -165,13 +175,49 @@ async fn a_new_session_id_retires_the_old_cookie_everywhere(backend: Backend) {
     assert_ne!(new, old.value);
 
     assert_eq!(status(&a, "/api/me", &old.value).await, 401, "at once where it changed");
-    everywhere_within_a_second([&a, &b], "/api/me", &old.value, 401, "the old session id").await;
+    everywhere_within_a_second([&a, &b], "/api/me", With::Cookie(&old.value), 401, "the old session id").await;
     for app in [&a, &b] {
         assert_eq!(status(app, "/api/me", &new).await, 200);
     }
 }
 
+/// Under `session-lookup` a Bearer token's session is cached by id: a
+/// change of its user's role or status made by hand reaches both servers
+/// within a second there too (the trigger stamps every kind of session).
+async fn session_lookup_tokens_follow_changes_behind_the_servers_backs(backend: Backend) {
+    // One public origin: a token is issued for it, not for one server.
+    let lookup = [
+        "--access-check=session-lookup",
+        "--public-origin=https://latchkey.example",
+    ];
+    let a = TestApp::spawn_with(backend, &lookup).await;
+    let b = a.spawn_replica(&lookup).await;
+    a.register(EMAIL, GOOD_PASSWORD).await;
+    let token = a.login(EMAIL, GOOD_PASSWORD).await.access_token;
+    // Read, and cached, on both.
+    for _ in 0..3 {
+        everywhere_within_a_second([&a, &b], "/api/me", With::Bearer(&token), 200, "signed in").await;
+    }
+    // Disabled by hand (no session revoked): refused on both.
+    sql(&a, "UPDATE users SET disabled_at = 1 WHERE email_key = $1").await;
+    everywhere_within_a_second([&a, &b], "/api/me", With::Bearer(&token), 401, "the disabled account").await;
+    sql(&a, "UPDATE users SET disabled_at = NULL WHERE email_key = $1").await;
+    everywhere_within_a_second([&a, &b], "/api/me", With::Bearer(&token), 200, "the enabled account").await;
+    // Promoted by hand: the token says `user`, the row now `admin`, and
+    // session-lookup honours only the role the user has now.
+    sql(&a, "UPDATE users SET role = 'admin' WHERE email_key = $1").await;
+    everywhere_within_a_second(
+        [&a, &b],
+        "/api/me",
+        With::Bearer(&token),
+        401,
+        "a token of a role the user lacks",
+    )
+    .await;
+}
+
 both_backends!(
+    session_lookup_tokens_follow_changes_behind_the_servers_backs,
     changes_behind_the_servers_backs_reach_their_cached_reads,
     profiles_follow_changes_made_behind_the_servers_backs,
     a_new_session_id_retires_the_old_cookie_everywhere,

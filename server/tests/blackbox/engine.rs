@@ -196,13 +196,23 @@ async fn session_lookup_refuses_a_token_whose_role_the_user_lost(backend: Backen
     let admin = app.login(EMAIL, GOOD_PASSWORD).await;
     assert_eq!(admin.body.user.role, Role::Admin);
     assert_eq!(app.get_with_bearer("/api/me", &admin.access_token).await.status(), 200);
-    // Demoted behind the API's back (no session revoked): the row decides.
+    // Demoted behind the API's back (no session revoked): the row decides,
+    // as read again once the revocation feed reports the change (within a
+    // second; `cached_sessions.rs` has the same on two servers).
     sql(
         &app,
         "UPDATE users SET role = 'user' WHERE id = $1",
         ada.body.user.id.to_string(),
     )
     .await;
+    let demoted = std::time::Instant::now();
+    while app.get_with_bearer("/api/me", &admin.access_token).await.status() == 200 {
+        assert!(
+            demoted.elapsed() < Duration::from_secs(1),
+            "still admitted after a second"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_error(
         app.get_with_bearer("/api/me", &admin.access_token).await,
         401,

@@ -613,17 +613,57 @@ async fn revocation_cache_refuses_within_a_second_on_every_server(backend: Backe
     }
 }
 
-async fn session_lookup_refuses_at_once_on_every_server(backend: Backend) {
+/// `session-lookup` checks a token against its session as read, cached by
+/// id like a cookie session's: refused at once by the revoking server and
+/// within a second by every other, the same bound as `revocation-cache`.
+async fn session_lookup_refuses_within_a_second_on_every_server(backend: Backend) {
     let (app, replica) = replicas(backend, &["--access-check=session-lookup"]).await;
-    let (token, _) = revoke_first_session(&app, &replica).await;
-    // No feed to wait for: the very next request on any server reads the row.
-    assert_eq!(status_of(&replica, &token).await, 401);
-    assert_eq!(status_of(&app, &token).await, 401);
+    // Read (and kept) on both before the revocation.
+    let (token, revoked_at) = revoke_first_session(&app, &replica).await;
+    assert_eq!(status_of(&app, &token).await, 401, "the revoking server knows at once");
+    loop {
+        match status_of(&replica, &token).await {
+            401 => break,
+            200 => assert!(
+                revoked_at.elapsed() < Duration::from_secs(1),
+                "replica still accepts after 1 s"
+            ),
+            other => panic!("unexpected {other}"),
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     // A live session's token still works, including a refreshed one.
     let live = app.login("dial@example.com", GOOD_PASSWORD).await;
     assert_eq!(status_of(&replica, &live.access_token).await, 200);
     let renewed = crate::common::SignedIn::from_response(app.refresh_with(&live.refresh).await).await;
     assert_eq!(status_of(&replica, &renewed.access_token).await, 200);
+}
+
+/// Under `session-lookup` a token's session is read once per TTL, not per
+/// request: a change no feed announces (the session's end, moved by hand)
+/// shows once the read is that old.
+async fn a_token_sessions_read_stands_for_its_ttl_at_most(backend: Backend) {
+    let app = TestApp::spawn_unlimited(backend, &["--access-check=session-lookup"]).await;
+    let signed = app.register("kept@example.com", GOOD_PASSWORD).await;
+    assert_eq!(status_of(&app, &signed.access_token).await, 200);
+    sqlx::query("UPDATE sessions SET expires_at = 1")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(&app, &signed.access_token).await,
+        200,
+        "the read of a moment ago answers"
+    );
+    let ttl = latchkey::auth::caches::SESSION_TTL_MS as u64;
+    app.clock.advance(Duration::from_millis(ttl - 1_000));
+    assert_eq!(
+        status_of(&app, &signed.access_token).await,
+        200,
+        "and goes on for its TTL"
+    );
+    app.clock.advance(Duration::from_millis(1_000));
+    assert_eq!(status_of(&app, &signed.access_token).await, 401, "then the row decides");
 }
 
 /// A busy cookie session is read from the database at most once per
@@ -665,5 +705,6 @@ both_backends!(
     logout_all_from_a_cookie_session_ends_every_kind,
     stateless_accepts_a_revoked_sessions_token_until_it_expires,
     revocation_cache_refuses_within_a_second_on_every_server,
-    session_lookup_refuses_at_once_on_every_server,
+    session_lookup_refuses_within_a_second_on_every_server,
+    a_token_sessions_read_stands_for_its_ttl_at_most,
 );
