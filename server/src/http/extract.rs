@@ -39,15 +39,41 @@ pub fn invalid_token() -> ApiError {
 }
 
 /// `Bearer <token>`, scheme case-insensitive (RFC 7235), nothing else.
+/// Read on every authenticated request, so byte-wise: one pass over the
+/// token with a table lookup per byte.
 pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim_start_matches(' ');
-    let well_formed = !token.is_empty()
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'+' | b'/' | b'='));
-    (scheme.eq_ignore_ascii_case("bearer") && well_formed).then_some(token)
+    let value = parts.headers.get(header::AUTHORIZATION)?.as_bytes();
+    let space = value.iter().position(|&b| b == b' ')?;
+    let (scheme, rest) = (&value[..space], &value[space + 1..]);
+    let token = &rest[rest.iter().position(|&b| b != b' ')?..];
+    // No early exit: a plain fold the compiler unrolls.
+    let well_formed = token.iter().fold(true, |ok, &b| ok & TOKEN68[usize::from(b)]);
+    if !(scheme.eq_ignore_ascii_case(b"bearer") && well_formed) {
+        return None;
+    }
+    // Only ASCII got this far.
+    std::str::from_utf8(token).ok()
+}
+
+/// The token68 characters (RFC 7235 §2.1): letters, digits, `-._~+/=`.
+static TOKEN68: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~' | b'+' | b'/' | b'=');
+        b += 1;
+    }
+    table
+};
+
+/// The `Authorization` header as this boundary reads it: `None` without
+/// one, `Some(None)` for one that is not a well-formed Bearer token.
+fn authorization(parts: &Parts) -> Option<Option<&str>> {
+    parts
+        .headers
+        .contains_key(header::AUTHORIZATION)
+        .then(|| bearer_token(parts))
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -58,19 +84,26 @@ impl FromRequestParts<AppState> for AuthUser {
     /// A personal API key is refused here: the routes a key reaches take
     /// [`KeyOrUser`].
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if parts.headers.contains_key(header::AUTHORIZATION) {
-            let token = bearer_token(parts).ok_or_else(invalid_token)?;
-            if is_api_key(token) {
-                return Err(
-                    AuthError::Forbidden("API keys do not reach this route: it needs a signed-in session.").into(),
-                );
-            }
-            return Ok(AuthUser(state.authenticate_bearer(token).await?));
+        authenticate_user(parts, state, authorization(parts)).await
+    }
+}
+
+/// [`AuthUser`]'s check, given the `Authorization` header as read once.
+async fn authenticate_user(
+    parts: &Parts,
+    state: &AppState,
+    authorization: Option<Option<&str>>,
+) -> Result<AuthUser, ApiError> {
+    if let Some(token) = authorization {
+        let token = token.ok_or_else(invalid_token)?;
+        if is_api_key(token) {
+            return Err(AuthError::Forbidden("API keys do not reach this route: it needs a signed-in session.").into());
         }
-        match read_session_secret(&CookieJar::from_headers(&parts.headers), &state.settings) {
-            Some(secret) => authenticate_session_cookie(state, parts, secret).await,
-            None => Err(invalid_token()),
-        }
+        return Ok(AuthUser(state.authenticate_bearer(token).await?));
+    }
+    match read_session_secret(&CookieJar::from_headers(&parts.headers), &state.settings) {
+        Some(secret) => authenticate_session_cookie(state, parts, secret).await,
+        None => Err(invalid_token()),
     }
 }
 
@@ -128,15 +161,13 @@ impl FromRequestParts<AppState> for KeyOrUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(key) = bearer_token(parts)
-            .filter(|token| is_api_key(token))
-            .map(str::to_string)
-        {
+        let read = authorization(parts);
+        if let Some(key) = read.flatten().filter(|token| is_api_key(token)).map(str::to_string) {
             let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
             let safe = parts.method.is_safe();
             return Ok(KeyOrUser(state.authenticate_api_key(&key, safe, &client).await?));
         }
-        Ok(KeyOrUser(AuthUser::from_request_parts(parts, state).await?.0))
+        Ok(KeyOrUser(authenticate_user(parts, state, read).await?.0))
     }
 }
 
