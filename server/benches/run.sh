@@ -11,6 +11,9 @@
 #   3. results/summary.md (the tables the README shows, with each target)
 #      and results/load.svg (the chart).
 #
+#   4. results/request.md: the whole router in process, one request at a
+#      time, per access check (criterion, `--bench request`).
+#
 # The pieces in isolation are criterion's: cargo bench -p latchkey-bench.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,6 +42,10 @@ if [ "$HAVE_PG" = 1 ]; then
 else
   echo "== PostgreSQL unreachable at $PG_ADMIN: SQLite only" >&2
 fi
+
+echo "== in process: one request at a time through the router (criterion)" >&2
+cargo bench -p latchkey-bench --bench request -- --noplot >&2
+python3 server/benches/criterion_table.py "$CARGO_TARGET_DIR/criterion" request >"$RESULTS/request.md"
 
 "$CARGO_TARGET_DIR/release/latchkey-chart" "$RESULTS/load.csv" "$RESULTS/load.svg" >&2
 python3 server/benches/report.py "$RESULTS" >"$RESULTS/summary.md"

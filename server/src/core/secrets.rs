@@ -6,8 +6,6 @@
 //! refresh token during the grace window, is stored sealed under its parent:
 //! only someone who still holds the parent can open it.
 
-use std::fmt::Write as _;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit};
@@ -97,13 +95,10 @@ fn seal_key(parent: &str) -> Zeroizing<[u8; 32]> {
     Zeroizing::new(hasher.finalize().into())
 }
 
+/// Lowercase hex (a cookie request hashes its secret every time: a table,
+/// not a formatter per byte).
 fn to_hex(bytes: &[u8]) -> String {
-    let mut hex = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        // Writing into a String cannot fail.
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
+    hex::encode(bytes)
 }
 
 #[cfg(test)]
