@@ -20,7 +20,7 @@ export LEPTOS_OUTPUT_NAME := latchkey
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-.PHONY: help run test bench release setup setup-rust setup-browser setup-node test-rust test-e2e test-api test-fuzz setup-fuzz build fmt lint
+.PHONY: help run test bench release test-release setup setup-rust setup-browser setup-node test-rust test-e2e test-api test-fuzz setup-fuzz build fmt lint
 
 help:
 	@echo "make run   - serve the app on http://localhost:3000 (SQLite under data/)"
@@ -32,7 +32,7 @@ help:
 run: setup-rust
 	LATCHKEY_PUBLIC_ORIGIN="$${LATCHKEY_PUBLIC_ORIGIN:-http://localhost:3000}" cargo leptos serve
 
-test: setup setup-browser test-rust test-e2e test-api test-fuzz
+test: setup setup-browser test-rust test-e2e test-api test-fuzz test-release
 
 bench: setup-rust
 	server/benches/run.sh
@@ -43,9 +43,17 @@ test-rust:
 build:
 	cargo leptos build
 
-# What to deploy: the release server and the site, hashed and precompressed.
+# What to deploy: the release server and the site, hashed and precompressed,
+# the WASM split so that a first visit loads only what the home page needs
+# (app's lazy pages are chunks of their own: `split` on both sides).
 release: setup-rust setup-node
-	cargo leptos build --release --precompress
+	cargo leptos build --release --precompress --split --features split
+
+# The release build in the browser: split WASM, hashed files, lazy pages
+# hydrated from their chunks (the shell, sign-in, page and admin specs).
+test-release: release setup-browser
+	cd end2end && LATCHKEY_BIN="$(TARGET_DIR)/release/latchkey" LEPTOS_SITE_ROOT="$(CURDIR)/target/site" \
+		npx playwright test --project=jwt --project=session tests/shell.spec.ts tests/auth.spec.ts tests/pages.spec.ts tests/admin.spec.ts
 
 test-e2e: build
 	cd end2end && LATCHKEY_BIN="$(TARGET_DIR)/debug/latchkey" LEPTOS_SITE_ROOT="$(CURDIR)/target/site" npx playwright test
