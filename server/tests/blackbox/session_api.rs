@@ -570,6 +570,22 @@ async fn revoke_first_session(app: &TestApp, replica: &TestApp) -> (String, Inst
     (a.access_token, Instant::now())
 }
 
+/// Polls `replica` until it refuses `token`; fails if it still accepts it
+/// a second after `revoked_at`.
+async fn refused_within_a_second(replica: &TestApp, token: &str, revoked_at: Instant) {
+    loop {
+        match status_of(replica, token).await {
+            401 => return,
+            200 => assert!(
+                revoked_at.elapsed() < Duration::from_secs(1),
+                "replica still accepts after 1 s"
+            ),
+            other => panic!("unexpected {other}"),
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 async fn status_of(app: &TestApp, token: &str) -> u16 {
     app.get_with_bearer("/api/me", token).await.status().as_u16()
 }
@@ -600,17 +616,7 @@ async fn revocation_cache_refuses_within_a_second_on_every_server(backend: Backe
     let (app, replica) = replicas(backend, &["--access-check=revocation-cache"]).await;
     let (token, revoked_at) = revoke_first_session(&app, &replica).await;
     assert_eq!(status_of(&app, &token).await, 401, "the revoking server knows at once");
-    loop {
-        match status_of(&replica, &token).await {
-            401 => break,
-            200 => assert!(
-                revoked_at.elapsed() < Duration::from_secs(1),
-                "replica still accepts after 1 s"
-            ),
-            other => panic!("unexpected {other}"),
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    refused_within_a_second(&replica, &token, revoked_at).await;
 }
 
 /// `session-lookup` checks a token against its session as read, cached by
@@ -621,17 +627,7 @@ async fn session_lookup_refuses_within_a_second_on_every_server(backend: Backend
     // Read (and kept) on both before the revocation.
     let (token, revoked_at) = revoke_first_session(&app, &replica).await;
     assert_eq!(status_of(&app, &token).await, 401, "the revoking server knows at once");
-    loop {
-        match status_of(&replica, &token).await {
-            401 => break,
-            200 => assert!(
-                revoked_at.elapsed() < Duration::from_secs(1),
-                "replica still accepts after 1 s"
-            ),
-            other => panic!("unexpected {other}"),
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    refused_within_a_second(&replica, &token, revoked_at).await;
     // A live session's token still works, including a refreshed one.
     let live = app.login("dial@example.com", GOOD_PASSWORD).await;
     assert_eq!(status_of(&replica, &live.access_token).await, 200);
