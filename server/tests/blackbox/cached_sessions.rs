@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::{Backend, GOOD_PASSWORD, SESSION_COOKIE, TestApp, bare_client, set_cookie, with_session_cookie};
+use crate::common::{
+    Backend, GOOD_PASSWORD, SESSION_COOKIE, TestApp, bare_client, set_cookie, with_session_cookie, within,
+};
 
 const EMAIL: &str = "cached-admin@example.com";
 
@@ -49,8 +51,7 @@ enum With<'a> {
 /// Waits until every server answers `path` with `expected`, or panics after
 /// a second (the contract's bound).
 async fn everywhere_within_a_second(apps: [&TestApp; 2], path: &str, with: With<'_>, expected: u16, what: &str) {
-    let started = Instant::now();
-    loop {
+    within(Duration::from_secs(1), what, || async move {
         let mut all = true;
         for app in apps {
             let answer = match with {
@@ -59,15 +60,9 @@ async fn everywhere_within_a_second(apps: [&TestApp; 2], path: &str, with: With<
             };
             all &= answer == expected;
         }
-        if all {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "{what}: not within a second"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        all
+    })
+    .await;
 }
 
 async fn sql(app: &TestApp, statement: &'static str) {

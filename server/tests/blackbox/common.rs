@@ -609,3 +609,19 @@ pub fn mailed_link(message: &str) -> (String, String) {
         .to_string();
     (link, token)
 }
+
+/// Waits until `check` holds, or panics after `limit`; returns how long it took.
+pub async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if check().await {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

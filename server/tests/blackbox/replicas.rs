@@ -8,9 +8,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::{GOOD_PASSWORD, REFRESH_COOKIE, SignedIn, TestApp, TestDb, bare_client, postgres_admin_url};
+use crate::common::{
+    GOOD_PASSWORD, REFRESH_COOKIE, SignedIn, TestApp, TestDb, bare_client, postgres_admin_url, within,
+};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
@@ -39,22 +41,6 @@ async fn session_ids(app: &TestApp, token: &str) -> Vec<(String, bool)> {
         .iter()
         .map(|s| (s["id"].as_str().unwrap().to_string(), s["current"] == true))
         .collect()
-}
-
-/// Waits until `check` holds, or panics after `limit`; returns how long it took.
-async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    loop {
-        if check().await {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
