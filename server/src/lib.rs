@@ -30,9 +30,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 /// it forward instead of sleeping).
 pub async fn build_state_with_clock(settings: Settings, clock: core::clock::Clock) -> anyhow::Result<AppState> {
     let leptos = leptos_options(&settings)?;
+    let health = http::health::HealthProbe::new(clock.clone());
     let engine = auth::Engine::start(settings, clock).await?;
     spawn_housekeeping(engine.db.clone());
-    Ok(AppState::new(Inner { engine, leptos }))
+    Ok(AppState::new(Inner { engine, leptos, health }))
 }
 
 /// How long an ended session (and its refresh-token history) is kept, for

@@ -61,6 +61,8 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub engine: Engine,
     pub leptos: LeptosOptions,
+    /// `/api/health`'s shared database ping.
+    pub health: health::HealthProbe,
 }
 
 impl std::ops::Deref for AppState {
