@@ -10,7 +10,7 @@ use super::audit::{Event, NewAuditEvent, insert_audit};
 use super::email_tokens::{EmailPurpose, NewEmailToken};
 use super::outbox::NewMail;
 use super::sessions::{NewSession, RevokeReason, insert_session, revoke_session_in, revoke_user_sessions_in};
-use super::users::{NewUser, UserRecord, insert_user, lock_user};
+use super::users::{NewUser, UserRecord, insert_user, lock_sign_in, lock_user};
 use super::{Db, Revoked, StoreError};
 
 /// Who a new session is for, as the engine established it before the
@@ -189,15 +189,12 @@ impl Db {
                 user
             }
             Entrant::Verified { user_id, password_hash } => {
-                let user = lock_user(&mut tx, user_id)
-                    .await?
-                    .filter(|u| u.password_hash == password_hash && !u.is_disabled());
                 // A second factor confirmed while the password was checked:
                 // a password alone no longer starts a session.
-                let user = match user {
-                    Some(u) if !super::factors::has_second_factor_in(&mut tx, u.id).await? => Some(u),
-                    _ => None,
-                };
+                let user = lock_sign_in(&mut tx, user_id)
+                    .await?
+                    .filter(|(u, factors)| u.password_hash == password_hash && !u.is_disabled() && factors.is_none())
+                    .map(|(u, _)| u);
                 let Some(user) = user else {
                     tx.rollback().await?;
                     return Ok(Revoked::new(None, Vec::new(), now));

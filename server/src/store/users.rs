@@ -59,6 +59,16 @@ struct SignInRow {
     passkeys: i64,
 }
 
+impl SignInRow {
+    fn into_parts(self) -> Result<(UserRecord, FactorCounts), StoreError> {
+        let counts = FactorCounts {
+            totp: self.totp,
+            passkeys: self.passkeys,
+        };
+        Ok((UserRecord::try_from(self.user)?, counts))
+    }
+}
+
 /// How many confirmed second factors of each kind an account has.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FactorCounts {
@@ -67,6 +77,11 @@ pub struct FactorCounts {
 }
 
 impl FactorCounts {
+    /// Whether the account has no second factor (a password alone signs in).
+    pub fn is_none(self) -> bool {
+        self.totp + self.passkeys == 0
+    }
+
     /// The ways to answer a second step: none without a factor; recovery
     /// codes stand in for any.
     pub fn methods(self) -> Vec<&'static str> {
@@ -198,17 +213,55 @@ pub(super) async fn insert_user(
 
 /// Takes the user's row lock first (SQLite: the database's write lock, so
 /// nothing read afterwards can change before commit; PostgreSQL: the row
-/// lock), then reads the row as it is now — in one statement: the no-op
-/// update takes the lock and `RETURNING` reads the row as locked.
+/// lock), then reads the row as it is now, in one statement. SQLite has no
+/// row locks: a no-op update takes the lock and `RETURNING` reads the row
+/// as locked. PostgreSQL locks with `FOR NO KEY UPDATE` — what that update
+/// would lock, without writing a new version of the row.
+macro_rules! locking_read {
+    ($columns:expr) => {
+        [
+            concat!("SELECT ", $columns, " FROM users WHERE id = $1 FOR NO KEY UPDATE"),
+            concat!(
+                "UPDATE users SET updated_at = updated_at WHERE id = $1 RETURNING ",
+                $columns
+            ),
+        ]
+    };
+}
+
+/// Which of a [`locking_read!`] pair this connection takes.
+fn locking(conn: &AnyConnection, [postgres, sqlite]: [&'static str; 2]) -> &'static str {
+    if conn.backend_name() == "PostgreSQL" {
+        postgres
+    } else {
+        sqlite
+    }
+}
+
 pub(super) async fn lock_user(conn: &mut AnyConnection, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
-    let row: Option<UserRow> = sqlx::query_as(concat!(
-        "UPDATE users SET updated_at = updated_at WHERE id = $1 RETURNING ",
-        user_columns!()
-    ))
-    .bind(id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
+    let sql = locking(conn, locking_read!(user_columns!()));
+    let row: Option<UserRow> = sqlx::query_as(sql)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
     row.map(UserRecord::try_from).transpose()
+}
+
+/// [`lock_user`] with the user's confirmed second factors, as a password
+/// sign-in needs them: one round trip.
+pub(super) async fn lock_sign_in(
+    conn: &mut AnyConnection,
+    id: Uuid,
+) -> Result<Option<(UserRecord, FactorCounts)>, StoreError> {
+    let sql = locking(
+        conn,
+        locking_read!(concat!(user_columns!(), ", ", factor_count_columns!("users.id"))),
+    );
+    let row: Option<SignInRow> = sqlx::query_as(sql)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(SignInRow::into_parts).transpose()
 }
 
 impl Db {
@@ -246,14 +299,7 @@ impl Db {
         .bind(email.key())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            let counts = FactorCounts {
-                totp: row.totp,
-                passkeys: row.passkeys,
-            };
-            Ok((UserRecord::try_from(row.user)?, counts))
-        })
-        .transpose()
+        row.map(SignInRow::into_parts).transpose()
     }
 
     pub async fn find_user_by_email(&self, email: &Email) -> Result<Option<UserRecord>, StoreError> {
