@@ -15,7 +15,7 @@ use super::error::{AuthError, AuthResult};
 use super::revocations::MAX_LAG_MS;
 use super::touches::Touch;
 use crate::core::clock::now_ms;
-use crate::core::secrets::{constant_time_eq, hash_token, open_sealed, random_token, seal_under};
+use crate::core::secrets::{constant_time_eq, hash_token, open_sealed, random_token, seal_under, to_hex, token_digest};
 use crate::store::sessions::SessionWithUser;
 
 /// Who a request is, once its credential checked out.
@@ -123,10 +123,10 @@ impl Engine {
     /// or a JWT session's secret. Slides the idle expiry when due.
     pub async fn authenticate_session_cookie(&self, secret: SecretString) -> AuthResult<Principal> {
         let now = self.now();
-        let secret_hash = hash_token(secret.expose_secret());
+        let secret_digest = token_digest(secret.expose_secret());
         let (found, read_at) = match self
             .sessions
-            .cookie(&secret_hash, now)
+            .cookie(&secret_digest, now)
             .filter(|read| self.still_current(read))
         {
             Some(read) => (read.found, read.read_at),
@@ -136,7 +136,7 @@ impl Engine {
                 let read_at = now_ms();
                 let mut found = self
                     .db
-                    .find_cookie_session(&secret_hash)
+                    .find_cookie_session(&to_hex(&secret_digest))
                     .await?
                     .ok_or(AuthError::InvalidToken)?;
                 // A renewal this server has not written yet still counts.
@@ -145,11 +145,11 @@ impl Engine {
                     return Err(AuthError::InvalidToken);
                 }
                 let found = Arc::new(found);
-                self.sessions.keep_cookie(&secret_hash, found.clone(), read_at, now);
+                self.sessions.keep_cookie(&secret_digest, found.clone(), read_at, now);
                 (found, read_at)
             }
         };
-        let found = self.touch_if_due(&secret_hash, found, read_at);
+        let found = self.touch_if_due(&secret_digest, found, read_at);
         Ok(Principal {
             user_id: found.session.user_id,
             session_id: found.session.id,
@@ -161,7 +161,12 @@ impl Engine {
     /// Sliding renewal: pushes the idle end forward, at most once per tenth
     /// of the idle lifetime (and at least once a minute), written in the
     /// background (`touches`): a request never waits on it.
-    fn touch_if_due(&self, secret_hash: &str, found: Arc<SessionWithUser>, read_at: i64) -> Arc<SessionWithUser> {
+    fn touch_if_due(
+        &self,
+        secret_digest: &[u8; 32],
+        found: Arc<SessionWithUser>,
+        read_at: i64,
+    ) -> Arc<SessionWithUser> {
         let now = self.now();
         let idle_ms = self.settings.refresh_idle.as_millis() as i64;
         if now - found.session.last_seen_at < (idle_ms / 10).clamp(1, 60_000) {
@@ -180,7 +185,7 @@ impl Engine {
         touched.session.last_seen_at = now;
         touched.session.idle_expires_at = idle_expires_at;
         let touched = Arc::new(touched);
-        self.sessions.keep_cookie(secret_hash, touched.clone(), read_at, now);
+        self.sessions.keep_cookie(secret_digest, touched.clone(), read_at, now);
         touched
     }
 
@@ -217,7 +222,7 @@ impl Engine {
             )
             .await?;
         // The old secret stops working at once here too.
-        self.sessions.forget_cookie(&hash_token(secret.expose_secret()));
+        self.sessions.forget_cookie(&token_digest(secret.expose_secret()));
         Ok(rekeyed.then_some(new_secret))
     }
 

@@ -34,9 +34,9 @@ use std::sync::Arc;
 
 use latchkey_types::{AccessClaims, Role, User};
 use quick_cache::sync::Cache;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::core::secrets::token_digest;
 use crate::store::sessions::SessionWithUser;
 
 /// What a verified access token said that a request uses.
@@ -63,10 +63,6 @@ impl From<&AccessClaims> for VerifiedClaims {
 // bookkeeping: kept well under 200 bytes (`latchkey-facts` measures it).
 const _: () = assert!(std::mem::size_of::<VerifiedClaims>() + 32 <= 96);
 
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
 pub struct VerifiedTokens {
     cache: Cache<[u8; 32], VerifiedClaims>,
 }
@@ -81,7 +77,7 @@ impl VerifiedTokens {
     /// The claims of `token` if it was verified before and `now_unix` is
     /// still before its `exp`.
     pub fn get(&self, token: &str, now_unix: i64) -> Option<VerifiedClaims> {
-        let key = digest(token);
+        let key = token_digest(token);
         let claims = self.cache.get(&key)?;
         if now_unix < claims.exp {
             Some(claims)
@@ -93,7 +89,7 @@ impl VerifiedTokens {
 
     /// Remembers a token that just passed full verification.
     pub fn insert(&self, token: &str, claims: &AccessClaims) {
-        self.cache.insert(digest(token), claims.into());
+        self.cache.insert(token_digest(token), claims.into());
     }
 
     pub fn len(&self) -> usize {
@@ -184,8 +180,8 @@ impl SessionRead {
 }
 
 pub struct SessionCache {
-    /// Cookie sessions by the SHA-256 (hex) of their secret.
-    by_secret: Cache<Box<str>, SessionRead>,
+    /// Cookie sessions by the SHA-256 of their secret.
+    by_secret: Cache<[u8; 32], SessionRead>,
     /// Sessions by id, for the Bearer tokens that name them
     /// (`session-lookup`): the token's verified signature vouches for the
     /// id, so the id itself is the key.
@@ -201,19 +197,19 @@ impl SessionCache {
     }
 
     /// A live cookie session read within the TTL.
-    pub fn cookie(&self, secret_hash: &str, now_ms: i64) -> Option<SessionRead> {
-        self.by_secret.get(secret_hash).filter(|read| read.answers_at(now_ms))
+    pub fn cookie(&self, secret_digest: &[u8; 32], now_ms: i64) -> Option<SessionRead> {
+        self.by_secret.get(secret_digest).filter(|read| read.answers_at(now_ms))
     }
 
     /// Keeps a read begun at `read_at` (wall clock), at `now_ms` (engine
     /// clock).
-    pub fn keep_cookie(&self, secret_hash: &str, found: Arc<SessionWithUser>, read_at: i64, now_ms: i64) {
+    pub fn keep_cookie(&self, secret_digest: &[u8; 32], found: Arc<SessionWithUser>, read_at: i64, now_ms: i64) {
         let read = SessionRead {
             found,
             read_at,
             kept_at: now_ms,
         };
-        self.by_secret.insert(secret_hash.into(), read);
+        self.by_secret.insert(*secret_digest, read);
     }
 
     /// A live session read by id within the TTL.
@@ -233,8 +229,8 @@ impl SessionCache {
     }
 
     /// A cookie whose secret was replaced (re-keyed) or ended.
-    pub fn forget_cookie(&self, secret_hash: &str) {
-        self.by_secret.remove(secret_hash);
+    pub fn forget_cookie(&self, secret_digest: &[u8; 32]) {
+        self.by_secret.remove(secret_digest);
     }
 
     /// Everything: a user's role, status or facts changed here.
@@ -310,40 +306,44 @@ mod tests {
         }
     }
 
+    fn key(secret: &str) -> [u8; 32] {
+        token_digest(secret)
+    }
+
     #[test]
     fn a_session_read_answers_within_the_ttl_and_only_while_live() {
         let cache = SessionCache::new(16);
-        let keep = |hash: &str, s: SessionWithUser| cache.keep_cookie(hash, Arc::new(s), 7, 10_000);
+        let keep = |secret: &str, s: SessionWithUser| cache.keep_cookie(&key(secret), Arc::new(s), 7, 10_000);
         keep("hash", session(50_000));
         let hit = cache
-            .cookie("hash", 10_000 + SESSION_TTL_MS - 1)
+            .cookie(&key("hash"), 10_000 + SESSION_TTL_MS - 1)
             .expect("within the TTL");
         assert_eq!(hit.read_at, 7, "the read's wall-clock start comes back");
         assert!(
-            cache.cookie("hash", 10_000 + SESSION_TTL_MS).is_none(),
+            cache.cookie(&key("hash"), 10_000 + SESSION_TTL_MS).is_none(),
             "older than the TTL"
         );
-        assert!(cache.cookie("hash", 9_999).is_none(), "a clock that went back");
-        assert!(cache.cookie("other", 10_500).is_none());
+        assert!(cache.cookie(&key("hash"), 9_999).is_none(), "a clock that went back");
+        assert!(cache.cookie(&key("other"), 10_500).is_none());
         // A read that says the session ended is never served: the database
         // decides again (the idle end may have moved since).
         keep("idle", session(10_500));
-        assert!(cache.cookie("idle", 10_400).is_some());
-        assert!(cache.cookie("idle", 10_500).is_none());
+        assert!(cache.cookie(&key("idle"), 10_400).is_some());
+        assert!(cache.cookie(&key("idle"), 10_500).is_none());
         let mut revoked = session(50_000);
         revoked.session.revoked_at = Some(1);
         keep("revoked", revoked);
-        assert!(cache.cookie("revoked", 10_001).is_none());
+        assert!(cache.cookie(&key("revoked"), 10_001).is_none());
         let mut disabled = session(50_000);
         disabled.user_disabled = true;
         keep("disabled", disabled);
-        assert!(cache.cookie("disabled", 10_001).is_none());
+        assert!(cache.cookie(&key("disabled"), 10_001).is_none());
 
-        cache.forget_cookie("hash");
-        assert!(cache.cookie("hash", 10_500).is_none());
+        cache.forget_cookie(&key("hash"));
+        assert!(cache.cookie(&key("hash"), 10_500).is_none());
         keep("hash", session(50_000));
         cache.clear();
-        assert!(cache.cookie("hash", 10_500).is_none());
+        assert!(cache.cookie(&key("hash"), 10_500).is_none());
     }
 
     #[test]
@@ -359,7 +359,7 @@ mod tests {
         );
         assert!(cache.by_id(&Uuid::now_v7(), 10_001).is_none());
         assert!(
-            cache.cookie(&id.to_string(), 10_001).is_none(),
+            cache.cookie(&key(&id.to_string()), 10_001).is_none(),
             "the two keys never meet"
         );
         let mut ended = session(10_500);

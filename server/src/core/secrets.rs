@@ -40,7 +40,13 @@ pub fn random_token() -> SecretString {
 /// A plain hash is enough (no salt, no argon2) because the input is 256 random
 /// bits, not a password someone could guess.
 pub fn hash_token(token: &str) -> String {
-    to_hex(&Sha256::digest(token.as_bytes()))
+    to_hex(&token_digest(token))
+}
+
+/// The SHA-256 of a secret, as bytes: what an in-memory lookup keys by
+/// (`hash_token` is its hex, for the database).
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// Compares secrets without leaking through timing how many leading bytes
@@ -95,9 +101,8 @@ fn seal_key(parent: &str) -> Zeroizing<[u8; 32]> {
     Zeroizing::new(hasher.finalize().into())
 }
 
-/// Lowercase hex (a cookie request hashes its secret every time: a table,
-/// not a formatter per byte).
-fn to_hex(bytes: &[u8]) -> String {
+/// Lowercase hex, as the database keeps hashes.
+pub fn to_hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
 

@@ -8,7 +8,7 @@
 //! cookies an attacker could borrow.
 
 use axum::extract::{Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use latchkey_types::ErrorCode;
@@ -25,20 +25,19 @@ pub async fn same_origin_only(State(state): State<AppState>, request: Request, n
 }
 
 pub fn check_same_origin(headers: &HeaderMap, public_origin: &str) -> Result<(), ApiError> {
-    let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
-    if header("sec-fetch-site") == Some("cross-site") {
+    let header = |name: &HeaderName| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+    if header(&SEC_FETCH_SITE) == Some("cross-site") {
         return Err(rejected());
     }
-    let claimed = match (header("origin"), header("referer")) {
-        (Some(origin), _) => Some(origin.to_string()),
-        (None, Some(referer)) => Some(origin_of(referer).unwrap_or_default()),
-        (None, None) => None,
+    let same = match (header(&header::ORIGIN), header(&header::REFERER)) {
+        (Some(origin), _) => origin == public_origin,
+        (None, Some(referer)) => origin_of(referer).is_some_and(|origin| origin == public_origin),
+        (None, None) => true,
     };
-    match claimed {
-        Some(origin) if origin != public_origin => Err(rejected()),
-        _ => Ok(()),
-    }
+    if same { Ok(()) } else { Err(rejected()) }
 }
+
+static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 fn origin_of(url: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;

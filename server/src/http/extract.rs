@@ -13,7 +13,6 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use axum_extra::extract::CookieJar;
 use latchkey_types::ErrorCode;
 use secrecy::SecretString;
 
@@ -101,7 +100,7 @@ async fn authenticate_user(
         }
         return Ok(AuthUser(state.authenticate_bearer(token).await?));
     }
-    match read_session_secret(&CookieJar::from_headers(&parts.headers), &state.settings) {
+    match read_session_secret(&parts.headers, &state.settings) {
         Some(secret) => authenticate_session_cookie(state, parts, secret).await,
         None => Err(invalid_token()),
     }

@@ -19,7 +19,7 @@ use serde::de::IgnoredAny;
 
 use super::auth::{registered_response, signed_in_response};
 use super::client::ClientInfo;
-use super::cookies::{cleared_session_cookie, read_session_secret, session_cookie};
+use super::cookies::{cleared_session_cookie, read_secret, session_cookie};
 use super::extract::{AuthUser, invalid_token};
 use super::json::ApiJson;
 use super::{ApiResult, AppState};
@@ -63,7 +63,7 @@ pub async fn login(
     let signed_in = state.sign_in(&body, SessionKind::Cookie, &client).await?;
     // A session id the browser already had is never adopted (fixation);
     // if it named a live session of anyone's, that session is over now.
-    if let Some(presented) = read_session_secret(&jar, &state.settings)
+    if let Some(presented) = read_secret(&jar, &state.settings.session_cookie)
         && let Ok(previous) = state.authenticate_session_cookie(presented).await
     {
         state.sign_out(&previous, &client).await?;
