@@ -12,6 +12,10 @@
 //! - the size of the credential an authenticated request carries.
 //!
 //!   cargo run --release -p latchkey-bench --bin latchkey-facts
+//!
+//! `latchkey-facts argon2` measures the argon2id floor alone: `load/run.sh`
+//! takes it right before and right after each login run, since this
+//! machine's speed drifts over a benchmark (as it does for the baseline).
 
 use std::time::{Duration, Instant};
 
@@ -34,6 +38,9 @@ const USER_AGENT: &str =
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
+    if std::env::args().nth(1).as_deref() == Some("argon2") {
+        return runtime.block_on(argon2_floor());
+    }
     runtime.block_on(async {
         argon2_floor().await?;
         credential_sizes();

@@ -108,10 +108,14 @@ measure "/api/me session cookie" -s server/benches/load/me_cookie.lua "$BASE"
 
 # Login against the argon2 floor, with /api/health measured alongside: the
 # hashes must not starve other requests.
+# The floor is measured right before and right after, like the baseline.
+FACTS_BIN="$(dirname "$BIN")/latchkey-facts"
+"$FACTS_BIN" argon2 | sed "s/^/${LABEL}_before_/" >>"$FACTS"
 wrk -t1 -c2 -d"$DURATION" --latency "$BASE/api/health" >"$LOAD_DIR/health.txt" &
 HEALTH=$!
 login="$(wrk -t"$THREADS" -c"${LOGIN_CONNECTIONS:-4}" -d"$DURATION" --latency -s server/benches/load/login.lua "$BASE")"
 wait "$HEALTH"
+"$FACTS_BIN" argon2 | sed "s/^/${LABEL}_after_/" >>"$FACTS"
 fact login_per_s "$(field '^Requests/sec' "$login")"
 fact login_p99_ms "$(ms "$(field '^ +99%' "$login")")"
 fact health_p99_ms_during_logins "$(ms "$(field '^ +99%' "$(cat "$LOAD_DIR/health.txt")")")"
