@@ -32,6 +32,10 @@ pub const POLL_EVERY: Duration = Duration::from_millis(250);
 /// second.
 pub const MAX_LAG_MS: i64 = 1_000;
 
+/// A poll slower than this is worth a warning: a few more like it and the
+/// set goes stale.
+const SLOW_SYNC_MS: i64 = 250;
+
 /// Margin for clock skew between the servers that revoke and this one.
 const SKEW_MS: i64 = 30_000;
 
@@ -52,14 +56,20 @@ pub fn new_set(settings: &Settings) -> Arc<RevocationSet> {
 /// of a cookie session a cached read could predate.
 pub async fn sync(db: &Db, set: &RevocationSet, window_ms: i64) -> anyhow::Result<()> {
     let started = now_ms();
-    set.insert(db.revoked_since(started - window_ms).await?);
-    let sessions = db.changed_since(started - window_ms).await?;
-    let users = db.users_changed_since(started - window_ms).await?;
-    // Seen now, after the reads returned: a change they found was committed
+    let feed = db.feed_since(started - window_ms).await?;
+    // Seen now, after the read returned: a change it found was committed
     // before this instant, so a read of it begun after it is current.
     let seen_at = now_ms();
-    set.record_changes(Changed::Sessions, sessions, seen_at);
-    set.record_changes(Changed::Users, users, seen_at);
+    let took_ms = seen_at - started;
+    if took_ms > SLOW_SYNC_MS {
+        tracing::warn!(
+            took_ms,
+            "revocation feed: a poll was slow; Bearer tokens fail closed past {MAX_LAG_MS} ms"
+        );
+    }
+    set.insert(feed.revoked);
+    set.record_changes(Changed::Sessions, feed.sessions_changed, seen_at);
+    set.record_changes(Changed::Users, feed.users_changed, seen_at);
     set.mark_synced(started);
     Ok(())
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 #[macro_use]
 pub mod users;
@@ -38,6 +38,15 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The dialect of a connection the store was lent (a transaction's).
+    pub fn of(conn: &sqlx::AnyConnection) -> Self {
+        if conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
     pub fn from_url(url: &str) -> anyhow::Result<Self> {
         if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)
@@ -51,6 +60,9 @@ impl Backend {
         }
     }
 }
+
+/// A pooled connection idle longer than this is pinged before it is used.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(10);
 
 /// A pool plus the knowledge of which dialect is behind it.
 #[derive(Clone)]
@@ -139,6 +151,19 @@ impl Db {
             .with_context(|| format!("DATABASE_URL {} is malformed", redact_url(&url)))?;
         let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(3))
+            // sqlx pings every connection it takes back, so one in steady use
+            // is known good: a ping before each use too would be one more
+            // round trip per query (per poll of the revocation feed). Only a
+            // connection that sat idle a while is checked again.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_IF_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .max_connections(max_connections.unwrap_or(match backend {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,

@@ -462,29 +462,44 @@ impl Db {
         .rows_affected())
     }
 
-    /// Sessions that changed (a cookie session's new id, their user's role
-    /// or status) since `since`, with the database's stamp: the triggers of
-    /// the `change_stamps` migrations keep `changed_at`, whatever code path
-    /// or hand-written SQL made the change.
-    pub async fn changed_since(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT id, changed_at FROM sessions WHERE changed_at IS NOT NULL AND changed_at >= $1")
-                .bind(since)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.into_iter().map(|(id, at)| Ok((parse_uuid(&id)?, at))).collect()
+    /// Everything the revocation feed needs since `since` (ms), in one
+    /// statement, so a poll is one round trip however busy the database is:
+    /// sessions revoked (with the revoking server's stamp), and sessions and
+    /// users that changed (a cookie session's new id, a user's role or
+    /// status), with the database's stamp: the triggers of the
+    /// `change_stamps` migrations keep `changed_at`, whatever code path or
+    /// hand-written SQL made the change.
+    pub async fn feed_since(&self, since: i64) -> Result<FeedRows, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT 'revoked' AS kind, id, revoked_at AS at FROM sessions \
+               WHERE revoked_at IS NOT NULL AND revoked_at >= $1 \
+             UNION ALL SELECT 'session', id, changed_at FROM sessions \
+               WHERE changed_at IS NOT NULL AND changed_at >= $1 \
+             UNION ALL SELECT 'user', id, changed_at FROM users \
+               WHERE changed_at IS NOT NULL AND changed_at >= $1",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut feed = FeedRows::default();
+        for (kind, id, at) in rows {
+            let list = match kind.as_str() {
+                "revoked" => &mut feed.revoked,
+                "session" => &mut feed.sessions_changed,
+                _ => &mut feed.users_changed,
+            };
+            list.push((parse_uuid(&id)?, at));
+        }
+        Ok(feed)
     }
+}
 
-    /// Sessions revoked at or after `since` (ms), with the time: what feeds
-    /// every server's in-memory revocation set.
-    pub async fn revoked_since(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT id, revoked_at FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= $1")
-                .bind(since)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.into_iter().map(|(id, at)| Ok((parse_uuid(&id)?, at))).collect()
-    }
+/// What one poll of the revocation feed read: ids with their stamps (ms).
+#[derive(Debug, Default)]
+pub struct FeedRows {
+    pub revoked: Vec<(Uuid, i64)>,
+    pub sessions_changed: Vec<(Uuid, i64)>,
+    pub users_changed: Vec<(Uuid, i64)>,
 }
 
 /// Inserts a session (and, for JWT sessions, its first refresh token) in the

@@ -5,7 +5,7 @@ use latchkey_types::{Role, User};
 use sqlx::{AnyConnection, FromRow};
 use uuid::Uuid;
 
-use super::{Db, StoreError, parse_uuid};
+use super::{Backend, Db, StoreError, parse_uuid};
 use crate::core::clock::from_ms;
 use crate::core::identity::{DisplayName, Email};
 
@@ -231,10 +231,9 @@ macro_rules! locking_read {
 
 /// Which of a [`locking_read!`] pair this connection takes.
 fn locking(conn: &AnyConnection, [postgres, sqlite]: [&'static str; 2]) -> &'static str {
-    if conn.backend_name() == "PostgreSQL" {
-        postgres
-    } else {
-        sqlite
+    match Backend::of(conn) {
+        Backend::Postgres => postgres,
+        Backend::Sqlite => sqlite,
     }
 }
 
@@ -265,18 +264,6 @@ pub(super) async fn lock_sign_in(
 }
 
 impl Db {
-    /// Users whose profile (email, name, role, verification) changed since
-    /// `since`, with the database's stamp (`users.changed_at`, kept by a
-    /// trigger whatever made the change).
-    pub async fn users_changed_since(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT id, changed_at FROM users WHERE changed_at IS NOT NULL AND changed_at >= $1")
-                .bind(since)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.into_iter().map(|(id, at)| Ok((parse_uuid(&id)?, at))).collect()
-    }
-
     pub async fn find_user(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
         let row: Option<UserRow> = sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
             .bind(id.to_string())

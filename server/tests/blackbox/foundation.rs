@@ -51,6 +51,15 @@ async fn migrations_can_run_twice(backend: Backend) {
     let db = Db::connect(&test_db.url).await.unwrap();
     db.migrate().await.unwrap();
     db.migrate().await.unwrap();
+    // The store picks its SQL dialect for a lent connection from the
+    // connection itself.
+    let lent = db.pool.acquire().await.unwrap();
+    let expected = match backend {
+        Backend::Sqlite => latchkey::store::Backend::Sqlite,
+        Backend::Postgres => latchkey::store::Backend::Postgres,
+    };
+    assert_eq!((latchkey::store::Backend::of(&lent), db.backend), (expected, expected));
+    drop(lent);
     let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
         .fetch_one(&db.pool)
         .await
