@@ -7,9 +7,13 @@
 //! a login flood eat all memory and cores. Past the bound the caller gets
 //! `HashError::Busy`, which the API answers with 503 and `Retry-After`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::{
+    self,
+    phc::{Output, ParamsString, PasswordHash, Salt},
+};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;
@@ -102,6 +106,10 @@ pub struct PasswordHasher {
     argon: Arc<Argon2<'static>>,
     running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
+    /// argon2's working memory (19 MiB at the default cost), kept between
+    /// hashes: at most one per running hash. A fresh zeroed allocation per
+    /// hash would be mapped, faulted in page by page and unmapped again.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
     /// Verified instead when the account does not exist, so an unknown email
     /// costs the same argon2 work as a wrong password.
     dummy_hash: Arc<str>,
@@ -117,28 +125,21 @@ impl PasswordHasher {
     pub fn with_params(permits: usize, queue_per_permit: usize, params: Params) -> Result<Self, HashError> {
         let permits = permits.max(1);
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let dummy_hash = argon
-            .hash_password(b"latchkey dummy password for unknown accounts")
-            .map_err(|e| HashError::Internal(e.to_string()))?
-            .to_string();
+        let mut memory = vec![Block::new(); argon.params().block_count()];
+        let dummy_hash = hash_into(&argon, &mut memory, b"latchkey dummy password for unknown accounts")?;
         Ok(PasswordHasher {
             argon: Arc::new(argon),
             running: Arc::new(Semaphore::new(permits)),
             admitted: Arc::new(Semaphore::new(permits * (1 + queue_per_permit.max(1)))),
+            memory: Arc::new(Mutex::new(vec![memory])),
             dummy_hash: dummy_hash.into(),
         })
     }
 
     pub async fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
-        let argon = self.argon.clone();
         let secret = password.secret().clone();
-        self.run_bounded(move || {
-            argon
-                .hash_password(secret.expose_secret().as_bytes())
-                .map(|h| h.to_string())
-                .map_err(|e| HashError::Internal(e.to_string()))
-        })
-        .await
+        self.run_with_memory(move |argon, memory| hash_into(argon, memory, secret.expose_secret().as_bytes()))
+            .await
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when
@@ -147,18 +148,32 @@ impl PasswordHasher {
         if password.len() > MAX_PASSWORD_BYTES {
             return Ok(false);
         }
-        let argon = self.argon.clone();
         let secret = normalize(password);
         let exists = stored.is_some();
         let hash: String = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_string);
         let matched = self
-            .run_bounded(move || {
-                Ok(argon
-                    .verify_password(secret.expose_secret().as_bytes(), hash.as_str())
-                    .is_ok())
+            .run_with_memory(move |argon, memory| {
+                Ok(verify_into(argon, memory, secret.expose_secret().as_bytes(), &hash))
             })
             .await?;
         Ok(exists && matched)
+    }
+
+    /// Runs `work` bounded like every hash, lending it this hasher and a
+    /// block of argon2 memory (allocated on first need; given back after).
+    async fn run_with_memory<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Argon2<'static>, &mut [Block]) -> Result<T, HashError> + Send + 'static,
+    ) -> Result<T, HashError> {
+        let (argon, memory) = (self.argon.clone(), self.memory.clone());
+        self.run_bounded(move || {
+            let blocks = argon.params().block_count();
+            let mut lent = lock(&memory).pop().unwrap_or_else(|| vec![Block::new(); blocks]);
+            let result = work(&argon, &mut lent);
+            lock(&memory).push(lent);
+            result
+        })
+        .await
     }
 
     /// Runs other CPU-heavy password work (the zxcvbn estimate) on the same
@@ -185,6 +200,64 @@ impl PasswordHasher {
         .await
         .map_err(|e| HashError::Internal(e.to_string()))?
     }
+}
+
+/// The memory list is only ever pushed to and popped from; a panic elsewhere
+/// cannot leave it half-changed.
+fn lock(memory: &Mutex<Vec<Vec<Block>>>) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
+    memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn internal(err: impl std::fmt::Display) -> HashError {
+    HashError::Internal(err.to_string())
+}
+
+/// A new PHC string for `password` (a fresh 16-byte salt), hashed in
+/// `memory` (exactly the block count of `argon`'s parameters).
+fn hash_into(argon: &Argon2<'_>, memory: &mut [Block], password: &[u8]) -> Result<String, HashError> {
+    let salt = password_hash::try_generate_salt().map_err(internal)?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon
+        .hash_password_into_with_memory(password, &salt, &mut out, memory)
+        .map_err(internal)?;
+    let phc = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon.params()).map_err(internal)?,
+        salt: Some(Salt::new(&salt).map_err(internal)?),
+        hash: Some(Output::new(&out).map_err(internal)?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` matches the PHC string `stored`, compared in
+/// constant time. A hash made with other parameters than `current`'s (an
+/// older cost) still verifies, in memory of its own size; anything that is
+/// not an argon2 PHC string matches nothing.
+fn verify_into(current: &Argon2<'_>, memory: &mut [Block], password: &[u8], stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(version), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm.as_str()),
+        parsed.version.map_or(Ok(Version::default()), Version::try_from),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params);
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let out = &mut out[..expected.len()];
+    let hashed = if argon.params().block_count() == current.params().block_count() {
+        argon.hash_password_into_with_memory(password, salt, out, memory)
+    } else {
+        argon.hash_password_into(password, salt, out)
+    };
+    // `Output`'s equality is constant-time.
+    hashed.is_ok() && Output::new(out).is_ok_and(|computed| computed == *expected)
 }
 
 #[cfg(test)]
@@ -244,6 +317,123 @@ mod tests {
         // The dummy hash's own password still fails when there is no account.
         let dummy = "latchkey dummy password for unknown accounts";
         assert!(!hasher.verify(dummy, None).await.unwrap());
+    }
+
+    /// A cheap cost for tests: 64 KiB, one pass.
+    fn cheap() -> Params {
+        Params::new(64, 1, 1, None).unwrap()
+    }
+
+    fn stock(params: Params) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+
+    fn ours(params: Params) -> (Argon2<'static>, Vec<Block>) {
+        let argon = stock(params);
+        let memory = vec![Block::new(); argon.params().block_count()];
+        (argon, memory)
+    }
+
+    #[test]
+    fn our_strings_are_argon2s_own_and_its_are_ours() {
+        use argon2::{PasswordHasher as _, PasswordVerifier as _};
+        let (argon, mut memory) = ours(cheap());
+        let ours_hash = hash_into(&argon, &mut memory, b"a password").unwrap();
+        assert!(ours_hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{ours_hash}");
+        assert!(argon.verify_password(b"a password", ours_hash.as_str()).is_ok());
+        assert!(argon.verify_password(b"a passwore", ours_hash.as_str()).is_err());
+
+        let theirs = argon.hash_password(b"a password").unwrap().to_string();
+        assert!(verify_into(&argon, &mut memory, b"a password", &theirs));
+        assert!(!verify_into(&argon, &mut memory, b"a passwore", &theirs));
+        // Salted: the same password never hashes to the same string twice.
+        assert_ne!(ours_hash, hash_into(&argon, &mut memory, b"a password").unwrap());
+    }
+
+    #[test]
+    fn hashes_of_another_cost_or_kind_verify_by_their_own_parameters() {
+        use argon2::PasswordHasher as _;
+        let (current, mut memory) = ours(cheap());
+        // An older, cheaper cost; a longer output; argon2i and version 0x10.
+        let older = stock(Params::new(32, 2, 1, None).unwrap());
+        let longer = stock(Params::new(64, 1, 1, Some(48)).unwrap());
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x10, cheap());
+        for other in [older, longer, argon2i] {
+            let stored = other.hash_password(b"a password").unwrap().to_string();
+            assert!(verify_into(&current, &mut memory, b"a password", &stored), "{stored}");
+            assert!(!verify_into(&current, &mut memory, b"another", &stored), "{stored}");
+        }
+        assert_eq!(memory.len(), current.params().block_count());
+    }
+
+    #[test]
+    fn anything_tampered_or_not_a_hash_matches_nothing() {
+        let (argon, mut memory) = ours(cheap());
+        let stored = hash_into(&argon, &mut memory, b"a password").unwrap();
+        let (head, output) = stored.rsplit_once('$').unwrap();
+        let (params_and_kind, salt) = head.rsplit_once('$').unwrap();
+        let flip = |s: &str| {
+            let mut bytes = s.as_bytes().to_vec();
+            bytes[0] = if bytes[0] == b'A' { b'B' } else { b'A' };
+            String::from_utf8(bytes).unwrap()
+        };
+        let tampered = [
+            format!("{head}${}", flip(output)),
+            format!("{params_and_kind}${}${output}", flip(salt)),
+            stored.replace("t=1", "t=2"),
+            stored.replace("argon2id", "argon2i"),
+            stored.replace("argon2id", "scrypt"),
+            format!("{head}$"),
+            format!("{head}${}", &output[..output.len() - 2]),
+            head.to_string(),
+            String::new(),
+            "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW".into(),
+            "not a hash at all".into(),
+        ];
+        for stored in &tampered {
+            assert!(!verify_into(&argon, &mut memory, b"a password", stored), "{stored}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn working_memory_is_kept_one_per_running_hash() {
+        let hasher = PasswordHasher::with_params(2, 8, cheap()).unwrap();
+        let pw = Arc::new(policy().check("correct horse battery staple", None).unwrap());
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let (h, p) = (hasher.clone(), pw.clone());
+                tokio::spawn(async move { h.hash(&p).await })
+            })
+            .collect();
+        for task in tasks {
+            let hash = task.await.unwrap().unwrap();
+            assert!(
+                hasher
+                    .verify("correct horse battery staple", Some(&hash))
+                    .await
+                    .unwrap()
+            );
+        }
+        let kept = lock(&hasher.memory);
+        assert!((1..=2).contains(&kept.len()), "{} blocks of memory kept", kept.len());
+        assert!(kept.iter().all(|m| m.len() == 64));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Reused memory carries nothing from one hash into the next: every
+        /// string verifies under argon2's own verifier, for its password only.
+        #[test]
+        fn reused_memory_hashes_like_fresh_memory(a in "\\PC{0,40}", b in "\\PC{0,40}") {
+            use argon2::PasswordVerifier as _;
+            let (argon, mut memory) = ours(cheap());
+            let first = hash_into(&argon, &mut memory, a.as_bytes()).unwrap();
+            let second = hash_into(&argon, &mut memory, b.as_bytes()).unwrap();
+            proptest::prop_assert!(argon.verify_password(a.as_bytes(), first.as_str()).is_ok());
+            proptest::prop_assert!(argon.verify_password(b.as_bytes(), second.as_str()).is_ok());
+            proptest::prop_assert!(verify_into(&argon, &mut memory, a.as_bytes(), &first));
+            proptest::prop_assert_eq!(verify_into(&argon, &mut memory, b.as_bytes(), &first), a == b);
+        }
     }
 
     #[test]
