@@ -152,9 +152,7 @@ impl PasswordHasher {
         let exists = stored.is_some();
         let hash: String = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_string);
         let matched = self
-            .run_with_memory(move |argon, memory| {
-                Ok(verify_into(argon, memory, secret.expose_secret().as_bytes(), &hash))
-            })
+            .run_with_memory(move |_, memory| Ok(verify_into(memory, secret.expose_secret().as_bytes(), &hash)))
             .await?;
         Ok(exists && matched)
     }
@@ -231,10 +229,10 @@ fn hash_into(argon: &Argon2<'_>, memory: &mut [Block], password: &[u8]) -> Resul
 }
 
 /// Whether `password` matches the PHC string `stored`, compared in
-/// constant time. A hash made with other parameters than `current`'s (an
-/// older cost) still verifies, in memory of its own size; anything that is
-/// not an argon2 PHC string matches nothing.
-fn verify_into(current: &Argon2<'_>, memory: &mut [Block], password: &[u8], stored: &str) -> bool {
+/// constant time. A hash whose parameters need another amount of memory
+/// than `memory` (an older cost) still verifies, in memory of its own size;
+/// anything that is not an argon2 PHC string matches nothing.
+fn verify_into(memory: &mut [Block], password: &[u8], stored: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
@@ -251,7 +249,7 @@ fn verify_into(current: &Argon2<'_>, memory: &mut [Block], password: &[u8], stor
     let argon = Argon2::new(algorithm, version, params);
     let mut out = [0u8; Output::MAX_LENGTH];
     let out = &mut out[..expected.len()];
-    let hashed = if argon.params().block_count() == current.params().block_count() {
+    let hashed = if argon.params().block_count() == memory.len() {
         argon.hash_password_into_with_memory(password, salt, out, memory)
     } else {
         argon.hash_password_into(password, salt, out)
@@ -344,8 +342,8 @@ mod tests {
         assert!(argon.verify_password(b"a passwore", ours_hash.as_str()).is_err());
 
         let theirs = argon.hash_password(b"a password").unwrap().to_string();
-        assert!(verify_into(&argon, &mut memory, b"a password", &theirs));
-        assert!(!verify_into(&argon, &mut memory, b"a passwore", &theirs));
+        assert!(verify_into(&mut memory, b"a password", &theirs));
+        assert!(!verify_into(&mut memory, b"a passwore", &theirs));
         // Salted: the same password never hashes to the same string twice.
         assert_ne!(ours_hash, hash_into(&argon, &mut memory, b"a password").unwrap());
     }
@@ -360,8 +358,8 @@ mod tests {
         let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x10, cheap());
         for other in [older, longer, argon2i] {
             let stored = other.hash_password(b"a password").unwrap().to_string();
-            assert!(verify_into(&current, &mut memory, b"a password", &stored), "{stored}");
-            assert!(!verify_into(&current, &mut memory, b"another", &stored), "{stored}");
+            assert!(verify_into(&mut memory, b"a password", &stored), "{stored}");
+            assert!(!verify_into(&mut memory, b"another", &stored), "{stored}");
         }
         assert_eq!(memory.len(), current.params().block_count());
     }
@@ -391,7 +389,7 @@ mod tests {
             "not a hash at all".into(),
         ];
         for stored in &tampered {
-            assert!(!verify_into(&argon, &mut memory, b"a password", stored), "{stored}");
+            assert!(!verify_into(&mut memory, b"a password", stored), "{stored}");
         }
     }
 
@@ -431,8 +429,8 @@ mod tests {
             let second = hash_into(&argon, &mut memory, b.as_bytes()).unwrap();
             proptest::prop_assert!(argon.verify_password(a.as_bytes(), first.as_str()).is_ok());
             proptest::prop_assert!(argon.verify_password(b.as_bytes(), second.as_str()).is_ok());
-            proptest::prop_assert!(verify_into(&argon, &mut memory, a.as_bytes(), &first));
-            proptest::prop_assert_eq!(verify_into(&argon, &mut memory, b.as_bytes(), &first), a == b);
+            proptest::prop_assert!(verify_into(&mut memory, a.as_bytes(), &first));
+            proptest::prop_assert_eq!(verify_into(&mut memory, b.as_bytes(), &first), a == b);
         }
     }
 
