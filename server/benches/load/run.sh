@@ -9,7 +9,8 @@
 # CSV rows: backend,scenario,rps,p50_ms,p99_ms,ratio — every ratio is to
 # the baseline (GET /.well-known/jwks.json) measured by the same server
 # right before and right after the scenario, since absolute numbers drift
-# on shared machines. Facts
+# on shared machines; a scenario's row is the median of its rounds
+# (`measure`), and every baseline run is a row of its own. Facts
 # (login, refresh, /api/health under login load, revocation latency) go
 # to <facts-out> as name=value lines.
 set -euo pipefail
@@ -23,6 +24,10 @@ BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/latchkey"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 DURATION="${DURATION:-10s}"
+# Each GET scenario: this many rounds of ROUND_DURATION, each between two
+# baseline runs.
+SCENARIO_ROUNDS="${SCENARIO_ROUNDS:-3}"
+ROUND_DURATION="${ROUND_DURATION:-6s}"
 CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${THREADS:-2}"
 PORT="${PORT:-3390}"
@@ -69,27 +74,42 @@ wrk_row() {
 }
 load() {
   local out
-  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")"
+  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$ROUND_DURATION" --latency "$@")"
   grep -E "Non-2xx|Socket errors" <<<"$out" | sed "s|^|  [$*] |" >&2 || true
   echo "$out"
 }
-# measure SCENARIO WRK-ARGS… : the baseline, the scenario, the baseline
-# again; the scenario's ratio is to the mean of the two baselines (the
-# machine's speed drifts over a run). Scenario names have no commas.
+# One GET script for the baseline and every scenario (see get.lua).
+GET=server/benches/load/get.lua
+baseline() { load -s "$GET" "$BASE" -- /.well-known/jwks.json; }
+# measure SCENARIO WRK-ARGS… : SCENARIO_ROUNDS rounds of the scenario, each
+# between two runs of the baseline, since the machine's speed drifts; a
+# round's ratio is to the mean of the two baselines around it. The CSV row
+# is the median round's (by ratio); every round's ratio goes to the facts.
+# Scenario names have no commas.
 measure() {
   local scenario="$1"
   shift
-  local before after out base
-  before="$(load "$BASE/.well-known/jwks.json")"
-  out="$(load "$@")"
-  after="$(load "$BASE/.well-known/jwks.json")"
-  base="$(awk -v a="$(field '^Requests/sec' "$before")" -v b="$(field '^Requests/sec' "$after")" 'BEGIN {printf "%.2f", (a + b) / 2}')"
+  local before after base ratio ratios=() median
+  : >"$LOAD_DIR/rounds.tsv"
+  before="$(baseline)"
+  for round in $(seq 1 "$SCENARIO_ROUNDS"); do
+    load "$@" >"$LOAD_DIR/round_$round.txt"
+    after="$(baseline)"
+    wrk_row "baseline" "$before" "1.000"
+    base="$(awk -v a="$(field '^Requests/sec' "$before")" -v b="$(field '^Requests/sec' "$after")" 'BEGIN {printf "%.2f", (a + b) / 2}')"
+    ratio="$(awk -v a="$(field '^Requests/sec' "$(cat "$LOAD_DIR/round_$round.txt")")" -v b="$base" 'BEGIN {printf "%.3f", a / b}')"
+    printf "%s\t%s\n" "$ratio" "$round" >>"$LOAD_DIR/rounds.tsv"
+    ratios+=("$ratio")
+    echo "  $scenario, round $round: ${ratio}× (baseline $base req/s)" >&2
+    before="$after"
+  done
   wrk_row "baseline" "$before" "1.000"
-  wrk_row "$scenario" "$out" "$(awk -v a="$(field '^Requests/sec' "$out")" -v b="$base" 'BEGIN {printf "%.3f", a / b}')"
-  echo "  $scenario: $(field '^Requests/sec' "$out") req/s; baseline $base req/s" >&2
+  median="$(sort -n "$LOAD_DIR/rounds.tsv" | sed -n "$(((SCENARIO_ROUNDS + 1) / 2))p")"
+  wrk_row "$scenario" "$(cat "$LOAD_DIR/round_${median#*$'\t'}.txt")" "${median%%$'\t'*}"
+  fact "rounds:$scenario" "$(IFS=,; echo "${ratios[*]}")"
 }
 fact() { echo "${LABEL}_$1=$2" >>"$FACTS"; }
-me() { measure "$1" -s server/benches/load/me.lua "$BASE"; }
+me() { measure "$1" -s "$GET" "$BASE" -- /api/me Authorization "Bearer " tokens.txt; }
 
 echo "[$LABEL] seeding" >&2
 start "$PORT" LATCHKEY_ACCESS_CHECK=revocation-cache
@@ -100,11 +120,11 @@ python3 server/benches/load/seed.py "$BASE" "${USERS:-100}" "${SESSIONS:-10}" "$
 # before the run, none of them seen by the server's token cache.
 stop_all
 start "$PORT" LATCHKEY_ACCESS_CHECK=revocation-cache
-wrk -t"$THREADS" -c"$CONNECTIONS" -d5s "$BASE/.well-known/jwks.json" >/dev/null
+baseline >/dev/null
 python3 server/benches/load/mint.py "$BASE" "$LOAD_DIR"
 
 me "/api/me Bearer revocation-cache"
-measure "/api/me session cookie" -s server/benches/load/me_cookie.lua "$BASE"
+measure "/api/me session cookie" -s "$GET" "$BASE" -- /api/me Cookie "__Host-latchkey-session=" session_cookies.txt
 
 # Login against the argon2 floor, with /api/health measured alongside: the
 # hashes must not starve other requests. The floor is measured right before
