@@ -38,7 +38,7 @@ for r in rows:
         scenarios.append(r["scenario"])
 
 out = []
-out.append("### HTTP load (wrk, 1,000 distinct credentials round-robin)\n")
+out.append("### HTTP load (wrk, over 1,000 distinct credentials round-robin)\n")
 head = "| scenario | " + " | ".join(f"{names[b]} req/s (p50 / p99 ms) | × baseline" for b in backends) + " |"
 out.append(head)
 out.append("|---|" + "---:|---:|" * len(backends))

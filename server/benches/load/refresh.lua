@@ -1,7 +1,8 @@
 -- POST /api/auth/refresh, each wrk thread driving its own session: the
 -- rotated cookie of every response is sent with the next request. Run with
 -- as many connections as threads (-c == -t) so a thread's requests are
--- sequential, like one browser.
+-- sequential, like one browser. Its sessions are its own
+-- (refresh_cookies.txt, set aside by run.sh).
 local counter = 0
 local threads = {}
 setup = function(thread)
@@ -12,7 +13,7 @@ end
 
 init = function(args)
   local n = 0
-  for line in io.lines(os.getenv("LOAD_DIR") .. "/cookies.txt") do
+  for line in io.lines(os.getenv("LOAD_DIR") .. "/refresh_cookies.txt") do
     n = n + 1
     if n == index then cookie = line end
   end
