@@ -95,7 +95,7 @@ baseline() { load -s "$GET" "$BASE" -- /.well-known/jwks.json; }
 measure() {
   local scenario="$1"
   shift
-  local before after base ratio ratios=() median
+  local before after base ratio median
   : >"$LOAD_DIR/rounds.tsv"
   before="$(baseline)"
   for round in $(seq 1 "$SCENARIO_ROUNDS"); do
@@ -105,14 +105,13 @@ measure() {
     base="$(awk -v a="$(field '^Requests/sec' "$before")" -v b="$(field '^Requests/sec' "$after")" 'BEGIN {printf "%.2f", (a + b) / 2}')"
     ratio="$(awk -v a="$(field '^Requests/sec' "$(cat "$LOAD_DIR/round_$round.txt")")" -v b="$base" 'BEGIN {printf "%.3f", a / b}')"
     printf "%s\t%s\n" "$ratio" "$round" >>"$LOAD_DIR/rounds.tsv"
-    ratios+=("$ratio")
     echo "  $scenario, round $round: ${ratio}× (baseline $base req/s)" >&2
     before="$after"
   done
   wrk_row "baseline" "$before" "1.000"
   median="$(sort -n "$LOAD_DIR/rounds.tsv" | sed -n "$(((SCENARIO_ROUNDS + 1) / 2))p")"
   wrk_row "$scenario" "$(cat "$LOAD_DIR/round_${median#*$'\t'}.txt")" "${median%%$'\t'*}"
-  fact "rounds:$scenario" "$(IFS=,; echo "${ratios[*]}")"
+  fact "rounds:$scenario" "$(cut -f1 "$LOAD_DIR/rounds.tsv" | paste -sd,)"
 }
 fact() { echo "${LABEL}_$1=$2" >>"$FACTS"; }
 me() { measure "$1" -s "$GET" "$BASE" -- /api/me Authorization "Bearer " tokens.txt; }
