@@ -2,12 +2,14 @@
 //!
 //! The policy is length plus a real guessability check (zxcvbn, which ships
 //! dictionaries of common and breached passwords), never composition rules.
-//! Hashing runs on the blocking pool behind a semaphore: argon2 on the async
+//! Hashing runs on threads of its own, one per permit: argon2 on the async
 //! workers would stall every other request, and an unbounded queue would let
 //! a login flood eat all memory and cores. Past the bound the caller gets
 //! `HashError::Busy`, which the API answers with 503 and `Retry-After`.
 
-use std::sync::{Arc, Mutex};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
 
 use argon2::password_hash::{
     self,
@@ -15,7 +17,7 @@ use argon2::password_hash::{
 };
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 use unicode_normalization::UnicodeNormalization;
 
 use super::identity::Email;
@@ -100,16 +102,21 @@ pub enum HashError {
     Internal(String),
 }
 
-/// argon2id with a bound on the work in flight.
+/// Work for a hash thread, lent that thread's argon2 memory.
+type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
+
+/// argon2id on threads of its own, with a bound on the work in flight.
+///
+/// Each of the `permits` threads takes the next job from one queue as soon
+/// as it finishes the last: a hash never waits for an async worker to be
+/// scheduled before it starts, which under load (every async worker busy
+/// with other requests) would leave a hash thread idle between hashes.
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon: Arc<Argon2<'static>>,
-    running: Arc<Semaphore>,
+    /// The hash threads stop when the last clone of this is dropped.
+    jobs: mpsc::Sender<Job>,
     admitted: Arc<Semaphore>,
-    /// argon2's working memory (19 MiB at the default cost), kept between
-    /// hashes: at most one per running hash. A fresh zeroed allocation per
-    /// hash would be mapped, faulted in page by page and unmapped again.
-    memory: Arc<Mutex<Vec<Vec<Block>>>>,
     /// Verified instead when the account does not exist, so an unknown email
     /// costs the same argon2 work as a wrong password.
     dummy_hash: Arc<str>,
@@ -125,20 +132,32 @@ impl PasswordHasher {
     pub fn with_params(permits: usize, queue_per_permit: usize, params: Params) -> Result<Self, HashError> {
         let permits = permits.max(1);
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let mut memory = vec![Block::new(); argon.params().block_count()];
-        let dummy_hash = hash_into(&argon, &mut memory, b"latchkey dummy password for unknown accounts")?;
+        let blocks = argon.params().block_count();
+        let dummy_hash = hash_into(
+            &argon,
+            &mut vec![Block::new(); blocks],
+            b"latchkey dummy password for unknown accounts",
+        )?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..permits {
+            let queue = queue.clone();
+            thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || hash_thread(&queue, blocks))
+                .map_err(internal)?;
+        }
         Ok(PasswordHasher {
             argon: Arc::new(argon),
-            running: Arc::new(Semaphore::new(permits)),
+            jobs,
             admitted: Arc::new(Semaphore::new(permits * (1 + queue_per_permit.max(1)))),
-            memory: Arc::new(Mutex::new(vec![memory])),
             dummy_hash: dummy_hash.into(),
         })
     }
 
     pub async fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
         let secret = password.secret().clone();
-        self.run_with_memory(move |argon, memory| hash_into(argon, memory, secret.expose_secret().as_bytes()))
+        self.run(move |argon, memory| hash_into(argon, memory, secret.expose_secret().as_bytes()))
             .await
     }
 
@@ -152,58 +171,58 @@ impl PasswordHasher {
         let exists = stored.is_some();
         let hash: String = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_string);
         let matched = self
-            .run_with_memory(move |_, memory| Ok(verify_into(memory, secret.expose_secret().as_bytes(), &hash)))
+            .run(move |_, memory| Ok(verify_into(memory, secret.expose_secret().as_bytes(), &hash)))
             .await?;
         Ok(exists && matched)
     }
 
-    /// Runs `work` bounded like every hash, lending it this hasher and a
-    /// block of argon2 memory (allocated on first need; given back after).
-    async fn run_with_memory<T: Send + 'static>(
+    /// Runs other CPU-heavy password work (the zxcvbn estimate) on the same
+    /// bounded threads as the hashes.
+    pub async fn offload<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+        self.run(move |_, _| Ok(work())).await
+    }
+
+    /// Queues `work` for the hash threads, or refuses it at once when the
+    /// bound is reached. Work whose caller has gone (the request was
+    /// dropped) by the time a thread takes it is skipped.
+    async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Argon2<'static>, &mut [Block]) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashError> {
-        let (argon, memory) = (self.argon.clone(), self.memory.clone());
-        self.run_bounded(move || {
-            let blocks = argon.params().block_count();
-            let mut lent = lock(&memory).pop().unwrap_or_else(|| vec![Block::new(); blocks]);
-            let result = work(&argon, &mut lent);
-            lock(&memory).push(lent);
-            result
-        })
-        .await
-    }
-
-    /// Runs other CPU-heavy password work (the zxcvbn estimate) on the same
-    /// bounded blocking pool as the hashes.
-    pub async fn offload<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
-        self.run_bounded(move || Ok(work())).await
-    }
-
-    async fn run_bounded<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
-    ) -> Result<T, HashError> {
-        let _admitted = self.admitted.clone().try_acquire_owned().map_err(|_| HashError::Busy)?;
-        let running = self
-            .running
-            .clone()
-            .acquire_owned()
+        let admitted = self.admitted.clone().try_acquire_owned().map_err(|_| HashError::Busy)?;
+        let (done, result) = oneshot::channel();
+        let argon = self.argon.clone();
+        let job: Job = Box::new(move |memory| {
+            let _admitted = admitted;
+            if !done.is_closed() {
+                // The caller may have gone meanwhile; then nobody wants this.
+                let _ = done.send(work(&argon, memory));
+            }
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| HashError::Internal("the hash threads have stopped".into()))?;
+        result
             .await
-            .map_err(|_| HashError::Busy)?;
-        tokio::task::spawn_blocking(move || {
-            let _running = running;
-            work()
-        })
-        .await
-        .map_err(|e| HashError::Internal(e.to_string()))?
+            .map_err(|_| HashError::Internal("a password hash panicked".into()))?
     }
 }
 
-/// The memory list is only ever pushed to and popped from; a panic elsewhere
-/// cannot leave it half-changed.
-fn lock(memory: &Mutex<Vec<Vec<Block>>>) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
-    memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// One hash thread: takes jobs until every sender is gone, lending each its
+/// argon2 memory (19 MiB at the default cost), allocated on first need and
+/// kept: a fresh zeroed allocation per hash would be mapped, faulted in page
+/// by page and unmapped again. A job that panics fails its own caller only.
+fn hash_thread(queue: &Mutex<mpsc::Receiver<Job>>, blocks: usize) {
+    let mut memory = Vec::new();
+    loop {
+        // One thread waits on the queue; the guard goes before the work.
+        let next = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).recv();
+        let Ok(job) = next else { return };
+        if memory.is_empty() {
+            memory = vec![Block::new(); blocks];
+        }
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
+    }
 }
 
 fn internal(err: impl std::fmt::Display) -> HashError {
@@ -394,27 +413,92 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn working_memory_is_kept_one_per_running_hash() {
+    async fn permits_hashes_run_at_once_and_never_more() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
         let hasher = PasswordHasher::with_params(2, 8, cheap()).unwrap();
-        let pw = Arc::new(policy().check("correct horse battery staple", None).unwrap());
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        // Two jobs meet at a barrier (which needs both running at once); the
+        // rest count how many run together.
+        let both = Arc::new(std::sync::Barrier::new(2));
         let tasks: Vec<_> = (0..12)
-            .map(|_| {
-                let (h, p) = (hasher.clone(), pw.clone());
-                tokio::spawn(async move { h.hash(&p).await })
+            .map(|i| {
+                let (h, running, most, both) = (hasher.clone(), running.clone(), most.clone(), both.clone());
+                tokio::spawn(async move {
+                    h.offload(move || {
+                        let now = running.fetch_add(1, SeqCst) + 1;
+                        most.fetch_max(now, SeqCst);
+                        if i < 2 {
+                            both.wait();
+                        }
+                        running.fetch_sub(1, SeqCst);
+                    })
+                    .await
+                })
             })
             .collect();
         for task in tasks {
-            let hash = task.await.unwrap().unwrap();
-            assert!(
-                hasher
-                    .verify("correct horse battery staple", Some(&hash))
-                    .await
-                    .unwrap()
-            );
+            task.await.unwrap().unwrap();
         }
-        let kept = lock(&hasher.memory);
-        assert!((1..=2).contains(&kept.len()), "{} blocks of memory kept", kept.len());
-        assert!(kept.iter().all(|m| m.len() == 64));
+        assert_eq!(most.load(SeqCst), 2);
+        let pw = policy().check("correct horse battery staple", None).unwrap();
+        let hash = hasher.hash(&pw).await.unwrap();
+        assert!(
+            hasher
+                .verify("correct horse battery staple", Some(&hash))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn work_whose_caller_has_gone_is_skipped() {
+        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+        let hasher = PasswordHasher::with_params(1, 8, cheap()).unwrap();
+        let (started, running) = oneshot::channel();
+        let (release, hold) = mpsc::channel::<()>();
+        let held = tokio::spawn({
+            let h = hasher.clone();
+            async move {
+                h.offload(move || {
+                    started.send(()).unwrap();
+                    hold.recv()
+                })
+                .await
+            }
+        });
+        running.await.unwrap();
+        // Queued behind the held thread (polled once), then dropped.
+        let ran = Arc::new(AtomicBool::new(false));
+        let mut abandoned = Box::pin(hasher.offload({
+            let ran = ran.clone();
+            move || ran.store(true, SeqCst)
+        }));
+        tokio::select! {
+            biased;
+            _ = &mut abandoned => panic!("ran while the only thread was held"),
+            () = std::future::ready(()) => {}
+        }
+        drop(abandoned);
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap().unwrap();
+        // One thread, first in first out: the abandoned job's turn has passed.
+        hasher.offload(|| ()).await.unwrap();
+        assert!(!ran.load(SeqCst));
+    }
+
+    #[tokio::test]
+    async fn a_panic_fails_its_own_caller_and_the_thread_lives_on() {
+        let hasher = PasswordHasher::with_params(1, 1, cheap()).unwrap();
+        let failed = hasher.offload(|| panic!("a bug in password work")).await;
+        assert!(matches!(failed, Err(HashError::Internal(_))), "{failed:?}");
+        let pw = policy().check("correct horse battery staple", None).unwrap();
+        let hash = hasher.hash(&pw).await.unwrap();
+        assert!(
+            hasher
+                .verify("correct horse battery staple", Some(&hash))
+                .await
+                .unwrap()
+        );
     }
 
     proptest::proptest! {
