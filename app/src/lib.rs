@@ -98,52 +98,137 @@ pub fn hydrate() {
     });
 }
 
-/// A page a first visit does not need: its route is lazy, and with the
-/// `split` feature (`make release`, `cargo leptos build --split`) its code
-/// is a WASM chunk of its own, fetched when the page is first shown (the
-/// server names it in a preload link when it renders that page). Without
-/// `split` the same route is simply awaited, so the server and every build
+/// The pages a first visit does not need, in groups that share one WASM
+/// chunk each. With the `split` feature (`make release`, `cargo leptos
+/// build --split`) every group is a chunk of its own, fetched when one of
+/// its pages is first shown (the server names it in a preload link when it
+/// renders that page). One chunk per page would not be smaller to fetch:
+/// the pages of a group share most of their code (forms, session tables),
+/// and the splitter puts code shared by any set of chunks in a further
+/// chunk of its own — 88 files, up to 45 for one page, most under 1 KB,
+/// each a fetch and a compile of its own on every reload. Without `split`
+/// the group's function is simply awaited, so the server and every build
 /// of the client agree on the route tree either way.
+#[derive(Clone, Copy)]
+enum SignInPage {
+    Login,
+    Register,
+    VerifyEmail,
+    ForgotPassword,
+    ResetPassword,
+}
+
+#[cfg_attr(feature = "split", leptos::lazy)]
+async fn sign_in_pages(page: SignInPage) -> AnyView {
+    match page {
+        SignInPage::Login => view! { <LoginPage/> }.into_any(),
+        SignInPage::Register => view! { <RegisterPage/> }.into_any(),
+        SignInPage::VerifyEmail => view! { <VerifyEmailPage/> }.into_any(),
+        SignInPage::ForgotPassword => view! { <ForgotPasswordPage/> }.into_any(),
+        SignInPage::ResetPassword => view! { <ResetPasswordPage/> }.into_any(),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum AccountPageKind {
+    Account,
+    Security,
+}
+
+#[cfg_attr(feature = "split", leptos::lazy)]
+async fn account_pages(page: AccountPageKind) -> AnyView {
+    match page {
+        AccountPageKind::Account => view! { <AccountPage/> }.into_any(),
+        AccountPageKind::Security => view! { <SecurityPage/> }.into_any(),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum AdminPage {
+    Users,
+    UserSessions,
+    Audit,
+}
+
+#[cfg_attr(feature = "split", leptos::lazy)]
+async fn admin_pages(page: AdminPage) -> AnyView {
+    match page {
+        AdminPage::Users => view! { <AdminUsersPage/> }.into_any(),
+        AdminPage::UserSessions => view! { <AdminUserSessionsPage/> }.into_any(),
+        AdminPage::Audit => view! { <AdminAuditPage/> }.into_any(),
+    }
+}
+
+#[cfg_attr(feature = "split", leptos::lazy)]
+async fn how_it_works_page() -> AnyView {
+    view! { <HowItWorksPage/> }.into_any()
+}
+
+/// A lazy route: `$route` shows `$view`, an await of its group's function.
+/// `$preload` is the chunk loader `lazy` made for that function: during
+/// hydration the router awaits it before it hydrates the page, so the page
+/// is there to take over the server's HTML (without it the page would still
+/// be loading and hydration would find nothing to match).
 macro_rules! lazy_page {
-    ($route:ident, $page:ident) => {
+    ($route:ident, $view:expr, $preload:ident) => {
         struct $route;
 
-        #[cfg(feature = "split")]
-        #[leptos_router::lazy_route]
-        impl leptos_router::LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                view! { <$page/> }.into_any()
-            }
-        }
-
-        #[cfg(not(feature = "split"))]
         impl leptos_router::LazyRoute for $route {
             fn data() -> Self {
                 $route
             }
 
             async fn view(_this: Self) -> AnyView {
-                view! { <$page/> }.into_any()
+                $view.await
+            }
+
+            async fn preload() {
+                #[cfg(all(feature = "split", feature = "hydrate"))]
+                $preload().await;
             }
         }
     };
 }
 
-lazy_page!(LoginRoute, LoginPage);
-lazy_page!(RegisterRoute, RegisterPage);
-lazy_page!(VerifyEmailRoute, VerifyEmailPage);
-lazy_page!(ForgotPasswordRoute, ForgotPasswordPage);
-lazy_page!(ResetPasswordRoute, ResetPasswordPage);
-lazy_page!(AccountRoute, AccountPage);
-lazy_page!(SecurityRoute, SecurityPage);
-lazy_page!(HowItWorksRoute, HowItWorksPage);
-lazy_page!(AdminUsersRoute, AdminUsersPage);
-lazy_page!(AdminUserSessionsRoute, AdminUserSessionsPage);
-lazy_page!(AdminAuditRoute, AdminAuditPage);
+lazy_page!(LoginRoute, sign_in_pages(SignInPage::Login), __preload_sign_in_pages);
+lazy_page!(
+    RegisterRoute,
+    sign_in_pages(SignInPage::Register),
+    __preload_sign_in_pages
+);
+lazy_page!(
+    VerifyEmailRoute,
+    sign_in_pages(SignInPage::VerifyEmail),
+    __preload_sign_in_pages
+);
+lazy_page!(
+    ForgotPasswordRoute,
+    sign_in_pages(SignInPage::ForgotPassword),
+    __preload_sign_in_pages
+);
+lazy_page!(
+    ResetPasswordRoute,
+    sign_in_pages(SignInPage::ResetPassword),
+    __preload_sign_in_pages
+);
+lazy_page!(
+    AccountRoute,
+    account_pages(AccountPageKind::Account),
+    __preload_account_pages
+);
+lazy_page!(
+    SecurityRoute,
+    account_pages(AccountPageKind::Security),
+    __preload_account_pages
+);
+lazy_page!(HowItWorksRoute, how_it_works_page(), __preload_how_it_works_page);
+lazy_page!(AdminUsersRoute, admin_pages(AdminPage::Users), __preload_admin_pages);
+lazy_page!(
+    AdminUserSessionsRoute,
+    admin_pages(AdminPage::UserSessions),
+    __preload_admin_pages
+);
+lazy_page!(AdminAuditRoute, admin_pages(AdminPage::Audit), __preload_admin_pages);
 
 #[component]
 pub fn App() -> impl IntoView {
