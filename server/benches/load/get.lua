@@ -9,6 +9,7 @@
 -- Without HEADER, every request is the same GET of PATH. With it, request
 -- i carries `HEADER: PREFIX<line i of $LOAD_DIR/FILE>`, round-robin (at
 -- least 1,000 distinct credentials: tokens.txt, session_cookies.txt).
+-- With PACE_MS set, each connection waits that long between requests.
 local requests = {}
 local i = 0
 
@@ -26,4 +27,11 @@ end
 function request()
   i = i % #requests + 1
   return requests[i]
+end
+
+local pace = tonumber(os.getenv("PACE_MS") or "")
+if pace then
+  function delay()
+    return pace
+  end
 end

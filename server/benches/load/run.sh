@@ -135,28 +135,60 @@ measure "/api/me session cookie" -s "$GET" "$BASE" -- /api/me Cookie "__Host-lat
 # hashes must not starve other requests. The floor is measured right before
 # and right after each login run, like the baseline; the hash time moves by
 # a quarter from one minute to the next on shared machines, so there are
-# LOGIN_ROUNDS rounds and the facts are the median round's (by login ÷
-# floor), with every round's ratio and the worst health p99 beside them.
+# several rounds and the facts are the median round's (by login ÷ floor),
+# with every round's ratio and the worst health p99 beside them.
+#
+# /api/health is paced for the target (HEALTH_PACE_MS between requests on
+# each of 2 connections, ~400/s: far more than any monitor sends). With it
+# flat out as well (LOGIN_FLOOD_ROUNDS), wrk and the server's async workers
+# keep both cores busy and the kernel shares them with the hash thread:
+# login ÷ floor then measures that share, not the server. So every round
+# also says where the hash threads' time went (/proc/…/schedstat): on a
+# CPU, waiting for one (the kernel ran something else), or idle (waiting
+# for work: the server's own overhead between hashes).
 FACTS_BIN="$(dirname "$BIN")/latchkey-facts"
 argon2_ms() { "$FACTS_BIN" argon2 | awk -F= '$1 == "argon2_ms" {print $2}'; }
-: >"$LOAD_DIR/login_rounds.tsv"
-for _ in $(seq 1 "${LOGIN_ROUNDS:-5}"); do
-  before="$(argon2_ms)"
-  wrk -t1 -c2 -d"$DURATION" --latency "$BASE/api/health" >"$LOAD_DIR/health.txt" &
-  HEALTH=$!
-  login="$(wrk -t"$THREADS" -c"${LOGIN_CONNECTIONS:-4}" -d"$DURATION" --latency -s server/benches/load/login.lua "$BASE")"
-  wait "$HEALTH"
-  after="$(argon2_ms)"
-  health="$(cat "$LOAD_DIR/health.txt")"
-  printf "%s\t%s\t%s\t%s\t%s\t%s\n" "$before" "$after" "$(field '^Requests/sec' "$login")" \
-    "$(ms "$(field '^ +99%' "$login")")" "$(field '^Requests/sec' "$health")" "$(ms "$(field '^ +99%' "$health")")" \
-    >>"$LOAD_DIR/login_rounds.tsv"
-done
-# before after login/s login-p99 health/s health-p99, one line per round.
-permits="$(awk -F= '$1 == "hash_permits" {print $2}' "$FACTS")"
-python3 - "$LOAD_DIR/login_rounds.tsv" "$LABEL" "${permits:-1}" >>"$FACTS" <<'PY'
+# ns on a CPU and ns waiting for one, summed over the server's hash threads.
+hash_threads() {
+  local pid="$1" on=0 wait=0 comm task a b
+  for comm in /proc/"$pid"/task/*/comm; do
+    [[ "$(cat "$comm")" == argon2-* ]] || continue
+    task="${comm%/comm}"
+    read -r a b _ <"$task/schedstat"
+    on=$((on + a)) wait=$((wait + b))
+  done
+  echo "$on $wait"
+}
+# login_rounds FACT-PREFIX ROUNDS HEALTH-WRK-ARGS… : ROUNDS rounds of logins
+# with /api/health requested by `wrk HEALTH-WRK-ARGS` alongside.
+login_rounds() {
+  local prefix="$1" rounds="$2" pid="${SERVERS[0]}" before after login health on0 wait0 on1 wait1 t0 t1
+  shift 2
+  : >"$LOAD_DIR/login_rounds.tsv"
+  for _ in $(seq 1 "$rounds"); do
+    before="$(argon2_ms)"
+    read -r on0 wait0 < <(hash_threads "$pid")
+    t0="$(date +%s%N)"
+    wrk -t1 -c2 -d"$DURATION" --latency "$@" >"$LOAD_DIR/health.txt" &
+    HEALTH=$!
+    login="$(wrk -t"$THREADS" -c"${LOGIN_CONNECTIONS:-4}" -d"$DURATION" --latency -s server/benches/load/login.lua "$BASE")"
+    read -r on1 wait1 < <(hash_threads "$pid")
+    t1="$(date +%s%N)"
+    wait "$HEALTH"
+    after="$(argon2_ms)"
+    health="$(cat "$LOAD_DIR/health.txt")"
+    if grep -E "Non-2xx" <<<"$login$health" >&2; then
+      echo "login: refused requests in a measured run; its numbers are not kept" >&2
+      return 1
+    fi
+    printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$before" "$after" "$(field '^Requests/sec' "$login")" \
+      "$(ms "$(field '^ +99%' "$login")")" "$(field '^Requests/sec' "$health")" "$(ms "$(field '^ +99%' "$health")")" \
+      "$((on1 - on0))" "$((wait1 - wait0))" "$((t1 - t0))" >>"$LOAD_DIR/login_rounds.tsv"
+  done
+  python3 - "$LOAD_DIR/login_rounds.tsv" "$LABEL$prefix" "${permits:-1}" >>"$FACTS" <<'PY'
 import sys
 permits = float(sys.argv[3])  # the server's hash permits, as the floor counts them
+# before after login/s login-p99 health/s health-p99 hash-on-cpu-ns hash-waiting-ns wall-ns, a line per round.
 rows = [[float(v) for v in line.split("\t")] for line in open(sys.argv[1]) if line.strip()]
 ratio = lambda r: r[2] / (1000 * permits / ((r[0] + r[1]) / 2))
 ranked = sorted(rows, key=ratio)
@@ -166,9 +198,20 @@ for name, value in zip(
     ("before_argon2_ms", "after_argon2_ms", "login_per_s", "login_p99_ms", "health_per_s_during_logins"), median
 ):
     print(f"{label}_{name}={value}")
+on, waiting, wall = median[6], median[7], median[8] * permits
+if on > 0:
+    print(f"{label}_hash_threads_on_cpu_pct={100 * on / wall:.1f}")
+    print(f"{label}_hash_threads_waiting_pct={100 * waiting / wall:.1f}")
+    print(f"{label}_hash_threads_idle_pct={100 * (wall - on - waiting) / wall:.1f}")
 print(f"{label}_health_p99_ms_during_logins={max(r[5] for r in rows)}")
 print(f"{label}_login_round_ratios={','.join(f'{ratio(r):.2f}' for r in rows)}")
 PY
+}
+permits="$(awk -F= '$1 == "hash_permits" {print $2}' "$FACTS")"
+export PACE_MS="${HEALTH_PACE_MS:-5}"
+login_rounds "" "${LOGIN_ROUNDS:-5}" -s "$GET" "$BASE" -- /api/health
+unset PACE_MS
+login_rounds "_flood" "${LOGIN_FLOOD_ROUNDS:-3}" "$BASE/api/health"
 # The refresh run rotates 16 sessions of its own: set aside, so no later
 # mint.py sends one of their spent cookies (that is reuse, and revokes them).
 tail -n 16 "$LOAD_DIR/cookies.txt" >"$LOAD_DIR/refresh_cookies.txt"
