@@ -412,6 +412,18 @@ mod tests {
         }
     }
 
+    /// The hasher still hashes, and verifies what it hashed.
+    async fn still_hashes(hasher: &PasswordHasher) {
+        let pw = policy().check("correct horse battery staple", None).unwrap();
+        let hash = hasher.hash(&pw).await.unwrap();
+        assert!(
+            hasher
+                .verify("correct horse battery staple", Some(&hash))
+                .await
+                .unwrap()
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn permits_hashes_run_at_once_and_never_more() {
         use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -440,14 +452,7 @@ mod tests {
             task.await.unwrap().unwrap();
         }
         assert_eq!(most.load(SeqCst), 2);
-        let pw = policy().check("correct horse battery staple", None).unwrap();
-        let hash = hasher.hash(&pw).await.unwrap();
-        assert!(
-            hasher
-                .verify("correct horse battery staple", Some(&hash))
-                .await
-                .unwrap()
-        );
+        still_hashes(&hasher).await;
     }
 
     #[tokio::test]
@@ -491,14 +496,7 @@ mod tests {
         let hasher = PasswordHasher::with_params(1, 1, cheap()).unwrap();
         let failed = hasher.offload(|| panic!("a bug in password work")).await;
         assert!(matches!(failed, Err(HashError::Internal(_))), "{failed:?}");
-        let pw = policy().check("correct horse battery staple", None).unwrap();
-        let hash = hasher.hash(&pw).await.unwrap();
-        assert!(
-            hasher
-                .verify("correct horse battery staple", Some(&hash))
-                .await
-                .unwrap()
-        );
+        still_hashes(&hasher).await;
     }
 
     proptest::proptest! {
